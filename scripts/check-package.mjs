@@ -1,0 +1,45 @@
+// Checks what `npm pack` would publish: every subpath export resolves and loads under both
+// `import` and `require`, `require('tessera/express')` is the session function itself, every
+// entry has its type declarations, and nothing but dist/ and the metadata is packed.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+const require = createRequire(import.meta.url);
+const failures = [];
+const check = (ok, message) => {
+  if (!ok) failures.push(message);
+};
+
+for (const [subpath, target] of Object.entries(pkg.exports)) {
+  if (typeof target === 'string') continue;
+  const name = subpath === '.' ? pkg.name : `${pkg.name}/${subpath.slice(2)}`;
+  const esm = await import(name);
+  const cjs = require(name);
+  check(Object.keys(esm).length > 0, `${name}: the ESM build exports nothing`);
+  check(cjs !== null && (typeof cjs === 'object' || typeof cjs === 'function'), `${name}: the CJS build exports nothing`);
+  for (const file of [target.import, target.require]) {
+    const types = file.replace(/\.js$/, '.d.ts').replace(/\.cjs$/, '.d.cts');
+    check(existsSync(new URL(`../${types}`, import.meta.url)), `${name}: missing declarations ${types}`);
+  }
+}
+
+const session = require(`${pkg.name}/express`);
+check(typeof session === 'function', "require('tessera/express') is not the session function");
+for (const name of ['Store', 'MemoryStore', 'Cookie', 'Session', 'requireFresh']) {
+  check(typeof session[name] === 'function', `session.${name} is missing from the CJS build`);
+}
+const { default: esmSession } = await import(`${pkg.name}/express`);
+check(typeof esmSession === 'function' && typeof esmSession.MemoryStore === 'function',
+  "import session from 'tessera/express' is not the session function");
+
+const [packed] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+const stray = packed.files.map((f) => f.path).filter((p) => !p.startsWith('dist/') && !['package.json', 'README.md', 'LICENSE'].includes(p));
+check(stray.length === 0, `npm pack would publish files outside dist/: ${stray.join(', ')}`);
+
+if (failures.length > 0) {
+  console.error(failures.map((f) => `✗ ${f}`).join('\n'));
+  process.exit(1);
+}
+console.log(`package check: ${Object.keys(pkg.exports).length - 1} entries load as ESM and CJS; ${packed.files.length} files packed`);

@@ -1,0 +1,226 @@
+/**
+ * `req.session`: an object that behaves like express-session's Session (data as properties,
+ * `id`, `cookie`, and the `regenerate`/`destroy`/`reload`/`save`/`touch` methods with callbacks
+ * or promises) on top of tessera's {@link RequestSession}, plus tessera's own methods.
+ *
+ * It is a Proxy: reads and writes of data properties go through the session handle, which
+ * tracks what changed, so commit writes only changed sessions and merges concurrent requests.
+ * @module
+ */
+import type { RequestSession, SessionInfo } from '../../core/request-session.js';
+import { TesseraError } from '../../core/errors.js';
+import { Cookie, type CookieInit } from './cookie.js';
+
+/** What the session object needs from the middleware. */
+export interface SessionBinding {
+  readonly rs: RequestSession;
+  /** Cookie attributes for `req.session.cookie`. */
+  readonly cookieInit: CookieInit;
+  readonly now: () => number;
+  /** Make `object` the request's `req.session` (or remove it with `undefined`). */
+  setSession(object: SessionObject | undefined): void;
+}
+
+type Done = ((error?: unknown) => void) | undefined;
+
+/** The methods of `req.session`. Data keys with these names are shadowed, as in express-session. */
+export interface SessionMethods {
+  /** The session id: the store key (a hash; never the cookie token). */
+  readonly id: string;
+  /** The cookie view: change `maxAge` or `expires` for a persistent cookie. */
+  cookie: Cookie;
+  /** Replace the session with a new, empty one under a new token. */
+  regenerate(callback?: Done): Promise<void>;
+  /** Delete the session and clear the cookie; `req.session` is removed. */
+  destroy(callback?: Done): Promise<void>;
+  /** Load the session again from the store, dropping unsaved changes. */
+  reload(callback?: Done): Promise<void>;
+  /** Write the session now (it is also written automatically at the end of the response). */
+  save(callback?: Done): Promise<void>;
+  /** Reset the cookie's max age and extend the idle deadline. */
+  touch(): SessionObject;
+  /** Reset the cookie's max age. */
+  resetMaxAge(): SessionObject;
+  /** tessera: sign a user in (new token, user index, session limit). */
+  signIn(userId: string, options?: { keepData?: boolean }): Promise<void>;
+  /** tessera: sign out (delete, clear the cookie, `Clear-Site-Data`). */
+  signOut(): Promise<void>;
+  /** tessera: the signed-in user, or `null`. */
+  readonly userId: string | null;
+  /** tessera: the signed-in user's sessions. */
+  listSessions(): Promise<SessionInfo[]>;
+  /** tessera: end one of the user's sessions by id. */
+  revokeSession(id: string): Promise<boolean>;
+  /** tessera: end the user's other sessions. */
+  signOutOthers(): Promise<number>;
+  /** tessera: end all the user's sessions, this one included. */
+  signOutEverywhere(): Promise<number>;
+  /** tessera: throws `NOT_FRESH` unless the user signed in within `maxAge` ms. */
+  requireFresh(maxAge: number): void;
+}
+
+/** `req.session`: data properties plus {@link SessionMethods}. */
+export type SessionObject = SessionMethods & Record<string, unknown>;
+
+const bindings = new WeakMap<object, SessionBinding>();
+
+function bindingOf(target: object): SessionBinding {
+  const binding = bindings.get(target);
+  if (binding === undefined) throw new TesseraError('SESSION_ENDED', 'This session object is no longer active');
+  return binding;
+}
+
+/** Run `task`; report to `callback` if given; return a promise that never goes unhandled. */
+function settle(task: Promise<void>, callback: Done): Promise<void> {
+  if (typeof callback === 'function') {
+    task.then(
+      () => callback(),
+      (error: unknown) => callback(error),
+    );
+  }
+  task.catch(() => undefined);
+  return task;
+}
+
+/** The prototype shared by every `req.session`: express-session's methods and tessera's. */
+const methods: Omit<SessionMethods, 'id' | 'cookie' | 'userId'> & ThisType<SessionObject> = {
+  regenerate(callback) {
+    const b = bindingOf(this);
+    return settle(
+      b.rs.destroy().then(() => {
+        b.setSession(createSessionObject(b));
+      }),
+      callback,
+    );
+  },
+  destroy(callback) {
+    const b = bindingOf(this);
+    return settle(
+      b.rs.destroy().then(() => b.setSession(undefined)),
+      callback,
+    );
+  },
+  reload(callback) {
+    const b = bindingOf(this);
+    return settle(
+      b.rs.reload().then((found) => {
+        if (!found) throw new Error('failed to load session');
+        this.cookie = new Cookie({ ...b.cookieInit, maxAge: b.rs.cookieMaxAge }, b.now);
+      }),
+      callback,
+    );
+  },
+  save(callback) {
+    const b = bindingOf(this);
+    return settle(
+      Promise.resolve().then(() => {
+        syncCookie(this);
+        return b.rs.save();
+      }),
+      callback,
+    );
+  },
+  touch() {
+    bindingOf(this).rs.touch();
+    return this.resetMaxAge();
+  },
+  resetMaxAge() {
+    if (this.cookie.originalMaxAge !== null) this.cookie.maxAge = this.cookie.originalMaxAge;
+    return this;
+  },
+  signIn(userId, options) {
+    return bindingOf(this).rs.signIn(userId, options);
+  },
+  signOut() {
+    return bindingOf(this).rs.signOut();
+  },
+  listSessions() {
+    return bindingOf(this).rs.listSessions();
+  },
+  revokeSession(id) {
+    return bindingOf(this).rs.revokeSession(id);
+  },
+  signOutOthers() {
+    return bindingOf(this).rs.signOutOthers();
+  },
+  signOutEverywhere() {
+    return bindingOf(this).rs.signOutEverywhere();
+  },
+  requireFresh(maxAge) {
+    bindingOf(this).rs.requireFresh(maxAge);
+  },
+};
+
+const prototype: object = Object.create(Object.prototype, {
+  ...Object.fromEntries(
+    Object.entries(methods).map(([name, value]) => [name, { value, writable: true, configurable: true }]),
+  ),
+  id: { get: function (this: object) { return bindingOf(this).rs.id; }, configurable: true },
+  userId: { get: function (this: object) { return bindingOf(this).rs.userId; }, configurable: true },
+});
+
+/** Names that are not session data. */
+const RESERVED = new Set<string | symbol>([...Object.keys(methods), 'id', 'userId', 'cookie']);
+
+/**
+ * Copy the app's changes of `req.session.cookie` (a new `maxAge` or `expires`) to the session:
+ * a persistent cookie's lifetime also becomes the session's idle timeout.
+ */
+export function syncCookie(session: SessionObject): void {
+  const b = bindingOf(session);
+  const cookie = session.cookie;
+  const wanted = cookie instanceof Cookie ? cookie.originalMaxAge : null;
+  if (wanted === b.rs.cookieMaxAge) return;
+  if (wanted !== null && !(Number.isFinite(wanted) && wanted > 0)) return;
+  b.rs.cookieMaxAge = wanted;
+  b.rs.idleTimeoutOverride = wanted ?? undefined;
+}
+
+/** Create `req.session` for a binding. */
+export function createSessionObject(binding: SessionBinding): SessionObject {
+  const target = Object.create(prototype) as Record<string | symbol, unknown>;
+  target['cookie'] = new Cookie({ ...binding.cookieInit, maxAge: binding.rs.cookieMaxAge }, binding.now);
+  const data = binding.rs.data;
+  const proxy = new Proxy(target, {
+    get(t, prop, receiver) {
+      if (typeof prop === 'string' && !RESERVED.has(prop) && data.has(prop)) return data.get(prop);
+      return Reflect.get(t, prop, receiver);
+    },
+    set(t, prop, value, receiver) {
+      if (prop === 'cookie') {
+        t['cookie'] = value instanceof Cookie ? value : new Cookie((value ?? {}) as CookieInit, binding.now);
+        return true;
+      }
+      if (typeof prop === 'symbol' || RESERVED.has(prop)) return Reflect.set(t, prop, value, receiver);
+      data.set(prop, value);
+      return true;
+    },
+    deleteProperty(t, prop) {
+      if (typeof prop === 'symbol' || RESERVED.has(prop)) return Reflect.deleteProperty(t, prop);
+      data.delete(prop);
+      return true;
+    },
+    has(t, prop) {
+      return (typeof prop === 'string' && data.has(prop)) || Reflect.has(t, prop);
+    },
+    ownKeys(t) {
+      return [...new Set(['cookie', ...data.keys(), ...Reflect.ownKeys(t)])];
+    },
+    getOwnPropertyDescriptor(t, prop) {
+      if (typeof prop === 'string' && !RESERVED.has(prop) && data.has(prop)) {
+        return { value: data.get(prop), writable: true, enumerable: true, configurable: true };
+      }
+      return Reflect.getOwnPropertyDescriptor(t, prop);
+    },
+    defineProperty(t, prop, descriptor) {
+      if (typeof prop === 'string' && !RESERVED.has(prop) && 'value' in descriptor) {
+        data.set(prop, descriptor.value);
+        return true;
+      }
+      return Reflect.defineProperty(t, prop, descriptor);
+    },
+  }) as SessionObject;
+  bindings.set(target, binding);
+  bindings.set(proxy, binding);
+  return proxy;
+}

@@ -1,0 +1,292 @@
+/**
+ * The session engine: reads the cookie, verifies it, loads the record, enforces the deadlines,
+ * and gives each request its {@link RequestSession}. Framework-free: adapters translate their
+ * request into a {@link RequestInfo} and apply the returned headers.
+ * @module
+ */
+import { createHmac } from 'node:crypto';
+import type { SessionMeta, SessionRecord, Store, UserSessionEntry } from '../store/types.js';
+import { readCookie } from './cookie.js';
+import { TesseraError, storeUnavailable } from './errors.js';
+import type { SessionData } from './handle.js';
+import type { EventListener, SessionEvent } from './events.js';
+import { resolveOptions, type ResolvedOptions, type SessionOptions } from './options.js';
+import { expiryReason } from './policy.js';
+import { RequestSession, type SessionInfo, type SessionStart } from './request-session.js';
+import { storeKeyOf } from './token.js';
+
+/** What the engine needs to know about a request. Adapters fill it in. */
+export interface RequestInfo {
+  /** The raw `Cookie` header(s). */
+  cookie: string | readonly string[] | undefined;
+  /** Whether the request came over HTTPS (as decided by the adapter and its proxy settings). */
+  secure: boolean;
+  /** Client IP address. */
+  ip?: string | undefined;
+  /** `User-Agent` header. */
+  userAgent?: string | undefined;
+  /** HTTP method. */
+  method?: string | undefined;
+  /** URL path without the query string. */
+  path?: string | undefined;
+}
+
+/**
+ * A source of sessions written by express-session, read once and then moved to a tessera
+ * session (the express adapter provides it).
+ */
+export interface LegacySource {
+  /** Load an express-session session by its raw id; `null` when absent. */
+  load(sid: string): Promise<SessionData | null>;
+  /** Delete it once its data lives in a tessera session. */
+  remove(sid: string): Promise<void>;
+}
+
+/** Extension points for adapters. */
+export interface EngineExtensions {
+  /** Accept express-session `s:<sid>.<sig>` cookies and migrate their sessions. */
+  legacy?: LegacySource;
+}
+
+type EventFields<T extends SessionEvent['type']> = Omit<
+  Extract<SessionEvent, { type: T }>,
+  keyof import('./events.js').EventBase | 'type'
+>;
+
+/** The engine behind {@link createSessions}. */
+export class Engine {
+  /** The resolved options. */
+  readonly options: ResolvedOptions;
+  readonly #store: Store;
+  readonly #listener: EventListener | undefined;
+  readonly #legacy: LegacySource | undefined;
+
+  constructor(options: SessionOptions, extensions: EngineExtensions = {}) {
+    this.options = resolveOptions(options);
+    this.#store = this.options.store;
+    this.#listener = this.options.onEvent;
+    this.#legacy = extensions.legacy;
+  }
+
+  /**
+   * The session of a request. A missing, malformed, forged, unknown or expired cookie gives a
+   * new empty session (and an event); only a store failure throws.
+   * @throws TesseraError `STORE_UNAVAILABLE`.
+   */
+  async load(request: RequestInfo): Promise<RequestSession> {
+    return new RequestSession(this, request, await this.#start(request));
+  }
+
+  async #start(request: RequestInfo): Promise<SessionStart> {
+    const empty: SessionStart = { token: null, record: null, staleCookie: false, resign: false };
+    const found = readCookie(request.cookie, this.options.cookie.name);
+    if (found.kind === 'absent') return empty;
+    if (found.kind === 'invalid') {
+      this.emit('invalid_token', request, null, null, { reason: found.reason });
+      return { ...empty, staleCookie: true };
+    }
+    const verified = this.options.keyRing.verify(found.value, this.#legacy !== undefined);
+    if (verified.kind === 'invalid') {
+      this.emit('invalid_token', request, null, null, { reason: verified.reason });
+      return { ...empty, staleCookie: true };
+    }
+    if (verified.kind === 'legacy') return this.#startLegacy(verified.sid, request);
+    const key = storeKeyOf(verified.token);
+    const record = await this.read(key, request);
+    if (record === null) {
+      this.emit('invalid_token', request, this.reference(key), null, { reason: 'unknown_session' });
+      return { ...empty, staleCookie: true };
+    }
+    const expired = expiryReason(record, this.options, this.options.now());
+    if (expired !== null) {
+      await this.remove(key, request);
+      this.emit('expired', request, this.reference(key), record.userId, { reason: expired });
+      return { ...empty, staleCookie: true };
+    }
+    return { token: verified.token, record, staleCookie: false, resign: verified.resign };
+  }
+
+  async #startLegacy(sid: string, request: RequestInfo): Promise<SessionStart> {
+    const legacy = this.#legacy!;
+    let data: SessionData | null;
+    try {
+      data = await legacy.load(sid);
+    } catch (error) {
+      throw this.#storeFailure('legacy_get', error, request);
+    }
+    if (data === null) {
+      this.emit('invalid_token', request, null, null, { reason: 'unknown_session' });
+      return { token: null, record: null, staleCookie: true, resign: false };
+    }
+    const remove = async (): Promise<void> => {
+      try {
+        await legacy.remove(sid);
+      } catch (error) {
+        throw this.#storeFailure('legacy_delete', error, request);
+      }
+    };
+    return { token: null, record: null, staleCookie: false, resign: false, legacy: { data, remove } };
+  }
+
+  /** The sessions of a user (live ones only), for admin screens. */
+  async listUserSessions(userId: string): Promise<SessionInfo[]> {
+    const entries = await this.listUser(userId, undefined);
+    return entries.map((entry) => this.describe(entry, null));
+  }
+
+  /** Emit an event to the listener. Listener exceptions are swallowed. */
+  emit<T extends SessionEvent['type']>(
+    type: T,
+    request: RequestInfo | undefined,
+    sessionRef: string | null,
+    userId: string | null,
+    ...fields: keyof EventFields<T> extends never ? [] : [EventFields<T>]
+  ): void {
+    if (this.#listener === undefined) return;
+    const event = {
+      type,
+      time: this.options.now(),
+      sessionRef,
+      userId,
+      ip: request?.ip,
+      userAgent: request?.userAgent,
+      method: request?.method,
+      path: request?.path,
+      ...fields[0],
+    } as SessionEvent;
+    try {
+      this.#listener(event);
+    } catch {
+      // An audit listener must never break a request.
+    }
+  }
+
+  /** HMAC reference of a store key for events and logs: 22 base64url characters. */
+  reference(key: string): string {
+    return createHmac('sha256', this.options.keyRing.referenceKey).update(key).digest('base64url').slice(0, 22);
+  }
+
+  /** Device metadata of a request, bounded in size. */
+  metaOf(request: RequestInfo): SessionMeta {
+    const meta: SessionMeta = {};
+    if (request.userAgent !== undefined) meta.userAgent = request.userAgent.slice(0, 256);
+    if (request.ip !== undefined) meta.ip = request.ip.slice(0, 64);
+    return meta;
+  }
+
+  /** @internal store read with failure reporting. */
+  async read(key: string, request: RequestInfo | undefined): Promise<SessionRecord | null> {
+    try {
+      return await this.#store.get(key);
+    } catch (error) {
+      throw this.#storeFailure('get', error, request);
+    }
+  }
+
+  /** @internal store write with failure reporting. */
+  async write(key: string, record: SessionRecord, expectVersion: number | null, request: RequestInfo): Promise<boolean> {
+    try {
+      return await this.#store.set(key, record, { expectVersion });
+    } catch (error) {
+      throw this.#storeFailure('set', error, request);
+    }
+  }
+
+  /** @internal */
+  async touch(key: string, lastSeenAt: number, expiresAt: number, request: RequestInfo): Promise<boolean> {
+    try {
+      return await this.#store.touch(key, lastSeenAt, expiresAt);
+    } catch (error) {
+      throw this.#storeFailure('touch', error, request);
+    }
+  }
+
+  /** @internal */
+  async remove(key: string, request: RequestInfo | undefined): Promise<void> {
+    try {
+      await this.#store.delete(key);
+    } catch (error) {
+      throw this.#storeFailure('delete', error, request);
+    }
+  }
+
+  /** @internal live sessions of a user. */
+  async listUser(userId: string, request: RequestInfo | undefined): Promise<UserSessionEntry[]> {
+    let entries: UserSessionEntry[];
+    try {
+      entries = await this.#store.listByUser(userId);
+    } catch (error) {
+      throw this.#storeFailure('listByUser', error, request);
+    }
+    const now = this.options.now();
+    return entries.filter((entry) => expiryReason(entry.record, this.options, now) === null);
+  }
+
+  /** @internal */
+  describe(entry: UserSessionEntry, currentKey: string | null): SessionInfo {
+    return RequestSession.toInfo(entry, this.reference(entry.key), entry.key === currentKey);
+  }
+
+  /** End one session of a user by its id (store key). @returns whether one was ended. */
+  async revokeOne(userId: string, id: string, request?: RequestInfo): Promise<boolean> {
+    if (typeof id !== 'string' || id.length === 0 || id.length > 128) return false;
+    const record = await this.read(id, request);
+    if (record === null || record.userId !== userId) return false;
+    await this.remove(id, request);
+    this.emit('revoked', request, this.reference(id), userId, { reason: 'user', count: 1 });
+    return true;
+  }
+
+  /** End every session of a user, except `exceptKey`. @returns how many were ended. */
+  async revokeUser(userId: string, request?: RequestInfo, exceptKey?: string): Promise<number> {
+    let count: number;
+    try {
+      count = await this.#store.deleteByUser(userId, exceptKey === undefined ? {} : { exceptKey });
+    } catch (error) {
+      throw this.#storeFailure('deleteByUser', error, request);
+    }
+    this.emit('revoked', request, null, userId, { reason: 'sign_out_everywhere', count });
+    return count;
+  }
+
+  /**
+   * Enforce `maxSessionsPerUser` before a sign-in adds one: evict the oldest sessions or refuse.
+   * @throws TesseraError `SESSION_LIMIT` with the `reject` policy.
+   */
+  async makeRoomFor(userId: string, request: RequestInfo, replacingKey: string | null): Promise<void> {
+    const max = this.options.maxSessionsPerUser;
+    if (max === Infinity) return;
+    const others = (await this.listUser(userId, request)).filter((entry) => entry.key !== replacingKey);
+    const excess = others.length - max + 1;
+    if (excess <= 0) return;
+    if (this.options.sessionLimitPolicy === 'reject') {
+      throw new TesseraError('SESSION_LIMIT', 'Too many active sessions for this user');
+    }
+    others.sort((a, b) => a.record.createdAt - b.record.createdAt);
+    for (const entry of others.slice(0, excess)) {
+      await this.remove(entry.key, request);
+      this.emit('revoked', request, this.reference(entry.key), userId, { reason: 'session_limit', count: 1 });
+    }
+  }
+
+  /** Release the store. */
+  async close(): Promise<void> {
+    await this.#store.close();
+  }
+
+  #storeFailure(operation: string, error: unknown, request: RequestInfo | undefined): TesseraError {
+    const failure = storeUnavailable(error);
+    this.emit('store_error', request, null, null, { operation, errorCode: failure.code });
+    return failure;
+  }
+}
+
+/**
+ * Create the session engine: the one object an app keeps and adapters wrap.
+ * @throws TesseraError `INVALID_OPTION` for a short secret, an unsafe cookie, or bad durations.
+ * @example
+ * const sessions = createSessions({ secret: process.env.SESSION_SECRET!, store: new SqliteStore({ database: 'sessions.db' }) });
+ */
+export function createSessions(options: SessionOptions, extensions?: EngineExtensions): Engine {
+  return new Engine(options, extensions);
+}

@@ -1,0 +1,64 @@
+/**
+ * The one error class of tessera and its closed set of codes. Match on `code`, never on the
+ * message text.
+ * @module
+ */
+
+/**
+ * Every code a {@link TesseraError} can carry, with the HTTP status an adapter answers with.
+ * - `INVALID_OPTION`: a configuration error, thrown at construction (500 if ever reached at runtime).
+ * - `STORE_UNAVAILABLE`: the store could not be reached or failed; adapters answer 503.
+ * - `WRITE_CONFLICT`: compare-and-set kept failing past the retry bound; 503.
+ * - `NOT_AUTHENTICATED`: an operation needs a signed-in session; 401.
+ * - `NOT_FRESH`: a step-up check failed because the user authenticated too long ago; 403.
+ * - `SESSION_LIMIT`: the per-user session limit was reached with the `reject` policy; 403.
+ * - `SESSION_ENDED`: the session was destroyed or regenerated earlier in this request and the
+ *   old handle was used again; 500 (a programming error).
+ */
+export const ERROR_STATUS = {
+  INVALID_OPTION: 500,
+  STORE_UNAVAILABLE: 503,
+  WRITE_CONFLICT: 503,
+  NOT_AUTHENTICATED: 401,
+  NOT_FRESH: 403,
+  SESSION_LIMIT: 403,
+  SESSION_ENDED: 500,
+} as const;
+
+/** The closed set of error codes. */
+export type TesseraErrorCode = keyof typeof ERROR_STATUS;
+
+/** The error tessera throws. `status` is the HTTP status adapters answer with. */
+export class TesseraError extends Error {
+  /** Machine-readable reason; see {@link ERROR_STATUS}. */
+  readonly code: TesseraErrorCode;
+  /** HTTP status code an adapter uses for this error. */
+  readonly status: number;
+  /** Alias of `status` for Express's default error handler. */
+  readonly statusCode: number;
+  /** Express's error handler shows the message of errors with `expose: true` only. */
+  readonly expose: boolean;
+
+  constructor(code: TesseraErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TesseraError';
+    this.code = code;
+    this.status = ERROR_STATUS[code];
+    this.statusCode = this.status;
+    this.expose = this.status < 500;
+  }
+}
+
+/** Whether a value is a {@link TesseraError}, optionally with the given code. */
+export function isTesseraError(value: unknown, code?: TesseraErrorCode): value is TesseraError {
+  return value instanceof TesseraError && (code === undefined || value.code === code);
+}
+
+/**
+ * Wrap any failure of a store call as `STORE_UNAVAILABLE`, keeping the original as `cause`.
+ * The message never includes the cause's text, which may carry connection strings.
+ */
+export function storeUnavailable(cause: unknown): TesseraError {
+  if (isTesseraError(cause)) return cause;
+  return new TesseraError('STORE_UNAVAILABLE', 'The session store is unavailable', { cause });
+}

@@ -1,0 +1,142 @@
+/**
+ * The session data handle with dirty tracking.
+ *
+ * It records which top-level keys a request set or deleted, and snapshots object values when
+ * they are first read so that in-place changes (`cart.items.push(x)`) are noticed too. Commit
+ * writes only when something changed, and on a compare-and-set conflict re-applies exactly
+ * these changes to the fresh record, so two requests that change different keys both win.
+ * @module
+ */
+
+/** Session data: a JSON-serialisable object keyed by strings. */
+export type SessionData = Record<string, unknown>;
+
+/** Keys a handle changed, with their new values (`undefined` = deleted). */
+export type DataChanges = ReadonlyMap<string, unknown>;
+
+/** A per-request view of session data that knows what changed. */
+export class SessionHandle {
+  #data: SessionData;
+  /** Keys set or deleted through the handle. */
+  readonly #written = new Set<string>();
+  /** JSON of object values at their first read, to detect in-place mutation. */
+  readonly #snapshots = new Map<string, string>();
+
+  /** @param data the loaded data; the handle takes ownership (it is not copied). */
+  constructor(data: SessionData = {}) {
+    this.#data = toDataObject(data);
+  }
+
+  /** The value of a key, or `undefined`. Object values are watched for in-place changes. */
+  get<T = unknown>(key: string): T | undefined {
+    if (!Object.hasOwn(this.#data, key)) return undefined;
+    const value = this.#data[key];
+    if (typeof value === 'object' && value !== null && !this.#written.has(key) && !this.#snapshots.has(key)) {
+      this.#snapshots.set(key, JSON.stringify(value));
+    }
+    return value as T;
+  }
+
+  /** Set a key. Setting `undefined` deletes it (JSON cannot hold `undefined`). */
+  set(key: string, value: unknown): void {
+    if (value === undefined) {
+      this.delete(key);
+      return;
+    }
+    this.#data[key] = value;
+    this.#written.add(key);
+  }
+
+  /** Delete a key. Deleting a missing key is not a change. */
+  delete(key: string): void {
+    if (!Object.hasOwn(this.#data, key)) return;
+    delete this.#data[key];
+    this.#written.add(key);
+  }
+
+  /** Whether a key is present. */
+  has(key: string): boolean {
+    return Object.hasOwn(this.#data, key);
+  }
+
+  /** The keys present, in insertion order. */
+  keys(): string[] {
+    return Object.keys(this.#data);
+  }
+
+  /** Number of keys present. */
+  get size(): number {
+    return Object.keys(this.#data).length;
+  }
+
+  /** Whether the data differs from what was loaded. */
+  get isDirty(): boolean {
+    return this.changes().size > 0;
+  }
+
+  /** The changed keys and their current values (`undefined` for deleted keys). */
+  changes(): DataChanges {
+    const changes = new Map<string, unknown>();
+    for (const key of this.#written) changes.set(key, this.#data[key]);
+    for (const [key, json] of this.#snapshots) {
+      if (changes.has(key)) continue;
+      if (JSON.stringify(this.#data[key]) !== json) changes.set(key, this.#data[key]);
+    }
+    return changes;
+  }
+
+  /** A plain copy of the data for writing. */
+  snapshot(): SessionData {
+    return { ...this.#data };
+  }
+
+  /**
+   * Replace the data with a fresher copy from the store and apply this request's changes on top.
+   * Afterwards the changes are still pending (they have not been written yet).
+   */
+  rebase(fresh: SessionData, changes: DataChanges): void {
+    const data = toDataObject(fresh);
+    for (const [key, value] of changes) {
+      if (value === undefined) delete data[key];
+      else data[key] = value;
+    }
+    this.#data = data;
+    this.#snapshots.clear();
+    this.#written.clear();
+    for (const key of changes.keys()) this.#written.add(key);
+  }
+
+  /** Replace all data and forget pending changes (after a reload or a successful write). */
+  reset(data: SessionData): void {
+    this.#data = toDataObject(data);
+    this.#written.clear();
+    this.#snapshots.clear();
+  }
+
+  /** Mark every present key as written (used when an app asks to save everything). */
+  markAllWritten(): void {
+    for (const key of Object.keys(this.#data)) this.#written.add(key);
+  }
+
+  /** Remove every key (each removal is a change). */
+  clear(): void {
+    for (const key of Object.keys(this.#data)) this.delete(key);
+  }
+
+  /** The data, for `JSON.stringify(handle)`. */
+  toJSON(): SessionData {
+    return this.snapshot();
+  }
+}
+
+/**
+ * Copy data into an object without a prototype, so keys such as `__proto__` and `constructor`
+ * are plain own keys and can never reach `Object.prototype`.
+ */
+function toDataObject(data: SessionData): SessionData {
+  const target = Object.create(null) as SessionData;
+  for (const key of Object.keys(data)) {
+    Object.defineProperty(target, key, { value: data[key], writable: true, enumerable: true, configurable: true });
+  }
+  return target;
+}

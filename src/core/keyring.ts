@@ -1,0 +1,164 @@
+/**
+ * The key ring that signs and verifies cookie values.
+ *
+ * The first secret must be at least 32 bytes. Later, shorter secrets are accepted only to verify
+ * express-session cookies (an old `'keyboard cat'` kept while users migrate), never tokens.
+ *
+ * Cookie value format, version 1: `v1.<token>.<keyId>.<signature>` where
+ * `signature = base64url(HMAC-SHA256(key, "v1.<token>.<keyId>"))`. The first key signs; every
+ * key verifies; a value verified by a key other than the first is reported so the response can
+ * re-sign it. A key that is removed from the ring ("retired") makes its cookies invalid.
+ *
+ * It also verifies cookies signed by express-session (`s:<sid>.<signature>`, HMAC-SHA256 with
+ * standard base64 minus padding, as the `cookie-signature` package writes them), so users who
+ * switch keep their sessions.
+ * @module
+ */
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { TesseraError } from './errors.js';
+import { isTokenShaped } from './token.js';
+
+/** Minimum secret length in bytes (UTF-8). 32 bytes = 256 bits, the HMAC-SHA256 key size. */
+export const MIN_SECRET_BYTES = 32;
+
+/** A secret with an explicit id. The id is written into cookies; keep it short and stable. */
+export interface KeyDefinition {
+  /** Key id: 1–16 characters of `[A-Za-z0-9_-]`. */
+  id: string;
+  /** The secret: at least 32 bytes. */
+  secret: string | Buffer;
+}
+
+/** A secret, or several with the signing one first. */
+export type SecretInput = string | Buffer | KeyDefinition | ReadonlyArray<string | Buffer | KeyDefinition>;
+
+/** What {@link KeyRing.verify} tells about a cookie value. */
+export type VerifiedValue =
+  | { kind: 'token'; token: string; resign: boolean }
+  | { kind: 'legacy'; sid: string }
+  | { kind: 'invalid'; reason: InvalidReason };
+
+/** Why a cookie value was refused. */
+export type InvalidReason = 'malformed' | 'unknown_key' | 'bad_signature';
+
+interface Key {
+  id: string;
+  secret: Buffer;
+  /** False for a short secret kept only to verify express-session cookies during migration. */
+  verifiesTokens: boolean;
+  /** The secret as a string, for express-session compatible signatures. */
+  legacySecret: string;
+}
+
+const KEY_ID_PATTERN = /^[A-Za-z0-9_-]{1,16}$/;
+const FORMAT = 'v1';
+/** Upper bound of a value worth parsing; anything longer is refused before any crypto. */
+const MAX_VALUE_LENGTH = 512;
+
+/** Signs and verifies cookie values with a ring of HMAC-SHA256 keys. */
+export class KeyRing {
+  readonly #keys: readonly Key[];
+  readonly #byId: ReadonlyMap<string, Key>;
+  /** A key derived from the signing key for session references in events and logs. */
+  readonly referenceKey: Buffer;
+
+  /** @throws TesseraError `INVALID_OPTION` when a secret is missing, short, or ids collide. */
+  constructor(input: SecretInput) {
+    const list = Array.isArray(input) ? input : [input];
+    if (list.length === 0) throw new TesseraError('INVALID_OPTION', 'secret: at least one secret is required');
+    const keys = list.map((item, index) => toKey(item as string | Buffer | KeyDefinition, index));
+    const byId = new Map<string, Key>();
+    for (const key of keys) {
+      if (byId.has(key.id)) throw new TesseraError('INVALID_OPTION', `secret: duplicate key id "${key.id}"`);
+      byId.set(key.id, key);
+    }
+    this.#keys = keys;
+    this.#byId = byId;
+    this.referenceKey = createHmac('sha256', keys[0]!.secret).update('tessera/session-reference').digest();
+  }
+
+  /** The id of the signing key. */
+  get signingKeyId(): string {
+    return this.#keys[0]!.id;
+  }
+
+  /** The cookie value for a token, signed with the first key. */
+  sign(token: string): string {
+    const key = this.#keys[0]!;
+    const payload = `${FORMAT}.${token}.${key.id}`;
+    return `${payload}.${mac(key.secret, payload)}`;
+  }
+
+  /**
+   * Verify a cookie value in constant time. Never throws: anything unexpected is `invalid`.
+   * @param allowLegacy also accept express-session's `s:<sid>.<sig>` values.
+   */
+  verify(value: string, allowLegacy = false): VerifiedValue {
+    if (value.length > MAX_VALUE_LENGTH) return { kind: 'invalid', reason: 'malformed' };
+    if (allowLegacy && value.startsWith('s:')) return this.#verifyLegacy(value.slice(2));
+    const parts = value.split('.');
+    if (parts.length !== 4 || parts[0] !== FORMAT) return { kind: 'invalid', reason: 'malformed' };
+    const [, token, keyId, signature] = parts as [string, string, string, string];
+    if (!isTokenShaped(token)) return { kind: 'invalid', reason: 'malformed' };
+    const key = this.#byId.get(keyId);
+    if (key === undefined || !key.verifiesTokens) return { kind: 'invalid', reason: 'unknown_key' };
+    const expected = mac(key.secret, `${FORMAT}.${token}.${keyId}`);
+    if (!safeEqual(signature, expected)) return { kind: 'invalid', reason: 'bad_signature' };
+    return { kind: 'token', token, resign: key !== this.#keys[0] };
+  }
+
+  /** express-session's format: `<sid>.<base64 HMAC-SHA256 without padding>`, any key verifies. */
+  #verifyLegacy(signed: string): VerifiedValue {
+    const dot = signed.lastIndexOf('.');
+    if (dot <= 0) return { kind: 'invalid', reason: 'malformed' };
+    const sid = signed.slice(0, dot);
+    const signature = signed.slice(dot + 1);
+    let valid = false;
+    // Check every key (no early exit) so timing does not tell which key matched.
+    for (const key of this.#keys) {
+      const expected = createHmac('sha256', key.legacySecret).update(sid).digest('base64').replace(/=+$/, '');
+      valid = safeEqual(signature, expected) || valid;
+    }
+    return valid ? { kind: 'legacy', sid } : { kind: 'invalid', reason: 'bad_signature' };
+  }
+}
+
+function toKey(item: string | Buffer | KeyDefinition, index: number): Key {
+  const def: KeyDefinition =
+    typeof item === 'string' || Buffer.isBuffer(item) ? { id: derivedId(item), secret: item } : item;
+  if (typeof def !== 'object' || def === null || (typeof def.secret !== 'string' && !Buffer.isBuffer(def.secret))) {
+    throw new TesseraError('INVALID_OPTION', `secret[${index}]: expected a string, a Buffer or { id, secret }`);
+  }
+  if (!KEY_ID_PATTERN.test(def.id)) {
+    throw new TesseraError('INVALID_OPTION', `secret[${index}]: key id must be 1-16 characters of [A-Za-z0-9_-]`);
+  }
+  const secret = typeof def.secret === 'string' ? Buffer.from(def.secret, 'utf8') : Buffer.from(def.secret);
+  const short = secret.length < MIN_SECRET_BYTES;
+  // A short secret after the first is accepted for one purpose only: verifying cookies that
+  // express-session signed with it, so that an app can migrate without logging users out.
+  if (short && index === 0) {
+    throw new TesseraError(
+      'INVALID_OPTION',
+      `secret[${index}]: must be at least ${MIN_SECRET_BYTES} bytes (got ${secret.length}); ` +
+        `generate one with: node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"`,
+    );
+  }
+  const legacySecret = typeof def.secret === 'string' ? def.secret : secret.toString('utf8');
+  return { id: def.id, secret, legacySecret, verifiesTokens: !short };
+}
+
+/** A stable 6-character id for a secret given without one. */
+function derivedId(secret: string | Buffer): string {
+  return createHash('sha256').update('tessera/key-id').update(secret).digest('base64url').slice(0, 6);
+}
+
+function mac(secret: Buffer, payload: string): string {
+  return createHmac('sha256', secret).update(payload).digest('base64url');
+}
+
+/** Constant-time string comparison (lengths are public: both are fixed-size MACs). */
+function safeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}

@@ -1,0 +1,137 @@
+/**
+ * The options of {@link createSessions}, their defaults, and the checks that run at construction.
+ * @module
+ */
+import type { Store } from '../store/types.js';
+import { resolveCookieOptions, type CookieOptions, type ResolvedCookieOptions } from './cookie.js';
+import { TesseraError } from './errors.js';
+import type { EventListener } from './events.js';
+import { KeyRing, type SecretInput } from './keyring.js';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+/** Options of {@link createSessions}. Durations are milliseconds. */
+export interface SessionOptions {
+  /**
+   * Secret(s) that sign cookie values (HMAC-SHA256): at least 32 bytes. Give an array (or
+   * `{ id, secret }` objects) to rotate: the first signs, every one verifies, and cookies signed
+   * by an older one are re-signed on the response.
+   */
+  secret: SecretInput;
+  /** Where sessions live. Required: pick `MemoryStore` for development, `SqliteStore` or a server store for production. */
+  store: Store;
+  /** Cookie attributes; see {@link CookieOptions}. */
+  cookie?: CookieOptions;
+  /** Idle timeout: a session unused this long expires (OWASP: 15–30 min). @default 1_800_000 (30 min) */
+  idleTimeout?: number;
+  /** Absolute timeout: a session older than this expires however active (ASVS L2). @default 43_200_000 (12 h) */
+  absoluteTimeout?: number;
+  /**
+   * A read-only request extends the idle deadline at most once per this interval, so most reads
+   * cost one store read and no write. Must be smaller than `idleTimeout`.
+   * @default the smaller of 60_000 (1 min) and a quarter of `idleTimeout`
+   */
+  touchInterval?: number;
+  /** Create (and set a cookie for) a session that holds no data and no user. @default false */
+  saveUninitialized?: boolean;
+  /** Send the cookie on every response, refreshing a persistent cookie's expiry. @default false */
+  rolling?: boolean;
+  /** Keep the anonymous session's data when `signIn` replaces it. @default true */
+  keepDataOnSignIn?: boolean;
+  /** At most this many sessions per user; `Infinity` for no limit. @default Infinity */
+  maxSessionsPerUser?: number;
+  /** What `signIn` does when the user is at `maxSessionsPerUser`. @default 'evict-oldest' */
+  sessionLimitPolicy?: 'evict-oldest' | 'reject';
+  /**
+   * The `Clear-Site-Data` header sent by `signOut`, or `false` for none. OWASP recommends all
+   * three; note that `"cookies"` clears every cookie of the registrable domain.
+   * @default '"cache", "cookies", "storage"'
+   */
+  clearSiteData?: string | false;
+  /** Bound on compare-and-set retries when concurrent requests change one session. @default 32 */
+  maxWriteRetries?: number;
+  /** Allow `secure: false` cookies when `NODE_ENV` is `production`. @default false */
+  allowInsecureCookie?: boolean;
+  /** The clock, in ms since epoch. Inject one in tests; never sleep. @default Date.now */
+  now?: () => number;
+  /** Receives audit events; see {@link SessionEvent}. */
+  onEvent?: EventListener;
+}
+
+/** Options after defaults, with everything required. Internal. */
+export interface ResolvedOptions {
+  keyRing: KeyRing;
+  store: Store;
+  cookie: ResolvedCookieOptions;
+  idleTimeout: number;
+  absoluteTimeout: number;
+  touchInterval: number;
+  saveUninitialized: boolean;
+  rolling: boolean;
+  keepDataOnSignIn: boolean;
+  maxSessionsPerUser: number;
+  sessionLimitPolicy: 'evict-oldest' | 'reject';
+  clearSiteData: string | false;
+  maxWriteRetries: number;
+  now: () => number;
+  onEvent: EventListener | undefined;
+}
+
+/** Apply defaults and throw `INVALID_OPTION` for anything unsafe or contradictory. */
+export function resolveOptions(options: SessionOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) fail('options object is required');
+  if (!isStore(options.store)) fail('store: a Store (get, set, delete, touch, listByUser, deleteByUser, close) is required');
+  const cookie = resolveCookieOptions(options.cookie);
+  if (cookie.secure === false && process.env['NODE_ENV'] === 'production' && options.allowInsecureCookie !== true) {
+    fail('cookie.secure is false under NODE_ENV=production; set allowInsecureCookie: true if that is really intended');
+  }
+  const idleTimeout = duration('idleTimeout', options.idleTimeout, 30 * MINUTE);
+  const resolved: ResolvedOptions = {
+    keyRing: new KeyRing(options.secret),
+    store: options.store,
+    cookie,
+    idleTimeout,
+    absoluteTimeout: duration('absoluteTimeout', options.absoluteTimeout, 12 * HOUR),
+    touchInterval: duration('touchInterval', options.touchInterval, Math.min(MINUTE, Math.floor(idleTimeout / 4)), true),
+    saveUninitialized: options.saveUninitialized ?? false,
+    rolling: options.rolling ?? false,
+    keepDataOnSignIn: options.keepDataOnSignIn ?? true,
+    maxSessionsPerUser: options.maxSessionsPerUser ?? Infinity,
+    sessionLimitPolicy: options.sessionLimitPolicy ?? 'evict-oldest',
+    clearSiteData: options.clearSiteData ?? '"cache", "cookies", "storage"',
+    maxWriteRetries: options.maxWriteRetries ?? 32,
+    now: options.now ?? Date.now,
+    onEvent: options.onEvent,
+  };
+  if (resolved.touchInterval >= resolved.idleTimeout) fail('touchInterval must be smaller than idleTimeout');
+  if (!(resolved.maxSessionsPerUser >= 1)) fail('maxSessionsPerUser must be at least 1');
+  if (!['evict-oldest', 'reject'].includes(resolved.sessionLimitPolicy)) {
+    fail("sessionLimitPolicy must be 'evict-oldest' or 'reject'");
+  }
+  if (!Number.isInteger(resolved.maxWriteRetries) || resolved.maxWriteRetries < 0) {
+    fail('maxWriteRetries must be a non-negative integer');
+  }
+  if (typeof resolved.now !== 'function') fail('now must be a function returning ms since epoch');
+  return resolved;
+}
+
+function duration(name: string, value: number | undefined, fallback: number, allowZero = false): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (value === 0 && !allowZero)) {
+    fail(`${name} must be a positive number of milliseconds`);
+  }
+  return value;
+}
+
+function isStore(value: unknown): value is Store {
+  if (typeof value !== 'object' || value === null) return false;
+  const store = value as Record<string, unknown>;
+  return ['get', 'set', 'delete', 'touch', 'listByUser', 'deleteByUser', 'close'].every(
+    (method) => typeof store[method] === 'function',
+  );
+}
+
+function fail(message: string): never {
+  throw new TesseraError('INVALID_OPTION', message);
+}

@@ -1,0 +1,239 @@
+/**
+ * `LegacyStore`: any express-session store (connect-redis, connect-pg-simple, connect-mongo,
+ * express-session's MemoryStore, ...) behind the tessera Store contract, so every existing
+ * store works on day one. It also reads the sessions express-session wrote, for migration.
+ *
+ * How records are kept: under the hashed key, as `{ cookie: { expires, originalMaxAge }, tessera:
+ * <record> }`, so the wrapped store computes its TTL from `cookie.expires` as usual. The per-user
+ * index is one extra entry per user (`<indexPrefix><userId>`) holding the user's keys.
+ *
+ * Limits (documented in the README): compare-and-set and the index are atomic within one
+ * process only (a per-key queue), because the callback API has no conditional write. For
+ * sessions shared by several processes, use a native tessera store.
+ * @module
+ */
+import { storeUnavailable } from '../core/errors.js';
+import {
+  cloneRecord,
+  isSessionRecord,
+  type DeleteByUserOptions,
+  type SessionRecord,
+  type SetOptions,
+  type Store,
+  type UserSessionEntry,
+} from './types.js';
+
+/** Node-style callback. */
+export type Callback<T = void> = (error?: unknown, value?: T) => void;
+
+/** The `cookie` object of a stored express-session session. */
+export interface StoredCookie {
+  expires?: string | Date | null;
+  originalMaxAge?: number | null;
+  [key: string]: unknown;
+}
+
+/** A session as express-session stores keep it: data plus a `cookie` object. */
+export interface StoredSession {
+  cookie?: StoredCookie | undefined;
+  [key: string]: unknown;
+}
+
+/** The API every express-session store has (callback style; some also return promises). */
+export interface ExpressSessionStore {
+  get(sid: string, callback: Callback<StoredSession | null>): unknown;
+  set(sid: string, session: StoredSession, callback?: Callback): unknown;
+  destroy(sid: string, callback?: Callback): unknown;
+  touch?(sid: string, session: StoredSession, callback?: Callback): unknown;
+  all?(callback: Callback<StoredSession[] | Record<string, StoredSession> | null>): unknown;
+  clear?(callback?: Callback): unknown;
+  length?(callback: Callback<number>): unknown;
+}
+
+/** Options of {@link LegacyStore}. */
+export interface LegacyStoreOptions {
+  /** Prefix of the per-user index entries. @default 'tessera-user:' */
+  indexPrefix?: string;
+  /** The clock, ms since epoch. @default Date.now */
+  now?: () => number;
+}
+
+interface IndexEntry extends StoredSession {
+  tesseraUserIndex: string[];
+}
+
+/** Wraps an express-session store in the tessera Store contract. */
+export class LegacyStore implements Store {
+  /** The wrapped store. */
+  readonly store: ExpressSessionStore;
+  readonly #indexPrefix: string;
+  readonly #now: () => number;
+  readonly #queues = new Map<string, Promise<unknown>>();
+
+  constructor(store: ExpressSessionStore, options: LegacyStoreOptions = {}) {
+    this.store = store;
+    this.#indexPrefix = options.indexPrefix ?? 'tessera-user:';
+    this.#now = options.now ?? Date.now;
+  }
+
+  async get(key: string): Promise<SessionRecord | null> {
+    const entry = await this.#call<StoredSession | null>('get', key);
+    const record = entry?.['tessera'];
+    if (!isSessionRecord(record) || record.expiresAt <= this.#now()) return null;
+    return cloneRecord(record);
+  }
+
+  async set(key: string, record: SessionRecord, options: SetOptions = {}): Promise<boolean> {
+    return this.#serial(key, async () => {
+      const current = options.expectVersion === undefined ? undefined : await this.get(key);
+      if (options.expectVersion === null && current !== null) return false;
+      if (typeof options.expectVersion === 'number' && current?.version !== options.expectVersion) return false;
+      const previousUser = current === undefined ? (await this.get(key))?.userId ?? null : current?.userId ?? null;
+      await this.#call('set', key, wrap(record));
+      if (previousUser !== null && previousUser !== record.userId) await this.#unindex(previousUser, [key]);
+      if (record.userId !== null) await this.#index(record.userId, key, record.expiresAt);
+      return true;
+    });
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.#serial(key, async () => {
+      const current = await this.get(key);
+      await this.#call('destroy', key);
+      if (current?.userId) await this.#unindex(current.userId, [key]);
+    });
+  }
+
+  async touch(key: string, lastSeenAt: number, expiresAt: number): Promise<boolean> {
+    return this.#serial(key, async () => {
+      const current = await this.get(key);
+      if (current === null) return false;
+      await this.#call('set', key, wrap({ ...current, lastSeenAt, expiresAt }));
+      return true;
+    });
+  }
+
+  async listByUser(userId: string): Promise<UserSessionEntry[]> {
+    const keys = await this.#indexKeys(userId);
+    const entries: UserSessionEntry[] = [];
+    for (const key of keys) {
+      const record = await this.get(key);
+      if (record !== null && record.userId === userId) entries.push({ key, record });
+    }
+    return entries;
+  }
+
+  async deleteByUser(userId: string, options: DeleteByUserOptions = {}): Promise<number> {
+    let count = 0;
+    for (const { key } of await this.listByUser(userId)) {
+      if (key === options.exceptKey) continue;
+      await this.delete(key);
+      count++;
+    }
+    return count;
+  }
+
+  async close(): Promise<void> {
+    // The wrapped store belongs to the application, which closes its client itself.
+  }
+
+  /** Read a session that express-session wrote under a raw id (for migration). */
+  async getLegacy(sid: string): Promise<StoredSession | null> {
+    const entry = await this.#call<StoredSession | null>('get', sid);
+    if (entry === null || entry === undefined || typeof entry !== 'object' || 'tessera' in entry) return null;
+    return entry;
+  }
+
+  /** Delete a session that express-session wrote, once it has been migrated. */
+  async deleteLegacy(sid: string): Promise<void> {
+    await this.#call('destroy', sid);
+  }
+
+  async #indexKeys(userId: string): Promise<string[]> {
+    const entry = await this.#call<IndexEntry | null>('get', this.#indexPrefix + userId);
+    return Array.isArray(entry?.tesseraUserIndex) ? entry.tesseraUserIndex.filter((k) => typeof k === 'string') : [];
+  }
+
+  async #index(userId: string, key: string, expiresAt: number): Promise<void> {
+    await this.#serial(this.#indexPrefix + userId, async () => {
+      const keys = new Set(await this.#indexKeys(userId));
+      keys.add(key);
+      await this.#writeIndex(userId, [...keys], expiresAt);
+    });
+  }
+
+  async #unindex(userId: string, removed: string[]): Promise<void> {
+    await this.#serial(this.#indexPrefix + userId, async () => {
+      const keys = (await this.#indexKeys(userId)).filter((k) => !removed.includes(k));
+      if (keys.length === 0) await this.#call('destroy', this.#indexPrefix + userId);
+      else await this.#writeIndex(userId, keys, undefined);
+    });
+  }
+
+  async #writeIndex(userId: string, keys: string[], atLeast: number | undefined): Promise<void> {
+    // The index lives as long as the longest session could (12 h default absolute timeout),
+    // and is pruned of dead keys whenever it is rewritten.
+    const live: string[] = [];
+    let expiresAt = atLeast ?? 0;
+    for (const k of keys) {
+      const record = await this.get(k);
+      if (record === null) continue;
+      live.push(k);
+      expiresAt = Math.max(expiresAt, record.expiresAt);
+    }
+    if (live.length === 0) {
+      await this.#call('destroy', this.#indexPrefix + userId);
+      return;
+    }
+    const entry: IndexEntry = { cookie: cookieFor(expiresAt, this.#now()), tesseraUserIndex: live };
+    await this.#call('set', this.#indexPrefix + userId, entry);
+  }
+
+  /** Run operations on one key one after another, so read-check-write is atomic in-process. */
+  async #serial<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.#queues.get(key) ?? Promise.resolve();
+    const run = previous.then(task, task);
+    const tail = run.catch(() => undefined);
+    this.#queues.set(key, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.#queues.get(key) === tail) this.#queues.delete(key);
+    }
+  }
+
+  /** Call a callback-style method (that may also return a promise) as a promise. */
+  #call<T>(method: 'get' | 'set' | 'destroy', ...args: unknown[]): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const done = (error?: unknown, value?: unknown): void => {
+        if (settled) return;
+        settled = true;
+        if (error) reject(storeUnavailable(error));
+        else resolve((value ?? null) as T);
+      };
+      try {
+        const fn = this.store[method] as (...a: unknown[]) => unknown;
+        const result = fn.call(this.store, ...args, done);
+        if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
+          // Stores that call back *and* return a promise: the callback wins; a promise-only
+          // store settles one macrotask later, after any callback it schedules.
+          (result as Promise<unknown>).then(
+            (value) => setImmediate(() => done(null, value)),
+            (error: unknown) => done(error ?? new Error('store failed')),
+          );
+        }
+      } catch (error) {
+        done(error ?? new Error('store failed'));
+      }
+    });
+  }
+}
+
+function wrap(record: SessionRecord): StoredSession {
+  return { cookie: cookieFor(record.expiresAt, record.lastSeenAt), tessera: record };
+}
+
+function cookieFor(expiresAt: number, now: number): StoredCookie {
+  return { expires: new Date(expiresAt).toISOString(), originalMaxAge: Math.max(0, expiresAt - now), httpOnly: true, path: '/' };
+}

@@ -1,0 +1,162 @@
+/**
+ * The SQL text of the shared SQL store, per dialect. Everything that differs between SQLite,
+ * PostgreSQL and MySQL is in {@link DIALECTS}; {@link buildStatements} assembles the statements
+ * once per store. Identifiers are validated by the caller and quoted here.
+ * @module
+ */
+
+/** The SQL dialects the shared SQL store speaks. */
+export type SqlDialect = 'sqlite' | 'postgres' | 'mysql';
+
+/** Every statement the SQL store runs, with placeholders already in the dialect's style. */
+export interface SqlStatements {
+  /** DDL run in order on first use: the table, then its indexes. */
+  readonly create: readonly string[];
+  /** (key, now) → the live row. */
+  readonly get: string;
+  /** (key, userId, version, expiresAt, lastSeenAt, record): insert or replace. */
+  readonly upsert: string;
+  /** (key, userId, version, expiresAt, lastSeenAt, record): insert unless the key exists. */
+  readonly insertIfAbsent: string;
+  /** (key, now): delete the row if it has expired. */
+  readonly deleteExpiredKey: string;
+  /** (userId, version, expiresAt, lastSeenAt, record, key, expectVersion, now): CAS update. */
+  readonly update: string;
+  /** (lastSeenAt, expiresAt, key, now): extend a live row. */
+  readonly touch: string;
+  /** (key). */
+  readonly delete: string;
+  /** (userId, now) → live rows of the user. */
+  readonly listByUser: string;
+  /** (userId, now): delete the user's live rows. */
+  readonly deleteByUser: string;
+  /** (userId, now, exceptKey). */
+  readonly deleteByUserExcept: string;
+  /** (now, limit): delete at most `limit` expired rows. */
+  readonly purge: string;
+}
+
+interface Dialect {
+  readonly quote: (name: string) => string;
+  /** Column types: key, user id, integer (ms timestamps, version), record text. */
+  readonly types: { key: string; userId: string; int: string; record: string };
+  /** MySQL has no `CREATE INDEX IF NOT EXISTS`: declare indexes inside `CREATE TABLE`. */
+  readonly inlineIndexes: boolean;
+  /** `INSERT ... <tail>` that turns a key conflict into an update of `columns`. */
+  readonly upsertTail: (columns: readonly string[]) => string;
+  /** Head and tail of an `INSERT` that does nothing on a key conflict. */
+  readonly insertIgnore: readonly [head: string, tail: string];
+  /** (now, limit) → delete a batch of expired rows. */
+  readonly purge: (table: string, key: string, expiresAt: string) => string;
+  /** Placeholders are `$1, $2, ...` instead of `?`. */
+  readonly numbered: boolean;
+}
+
+const doubleQuote = (name: string): string => `"${name}"`;
+const purgeBySubquery = (t: string, k: string, e: string): string =>
+  `DELETE FROM ${t} WHERE ${k} IN (SELECT ${k} FROM ${t} WHERE ${e} <= ? LIMIT ?)`;
+const onConflict = (columns: readonly string[]): string =>
+  `ON CONFLICT (${doubleQuote('key')}) DO UPDATE SET ` +
+  columns.map((c) => `${c} = excluded.${c}`).join(', ');
+
+const DIALECTS: Readonly<Record<SqlDialect, Dialect>> = {
+  sqlite: {
+    quote: doubleQuote,
+    types: { key: 'TEXT', userId: 'TEXT', int: 'INTEGER', record: 'TEXT' },
+    inlineIndexes: false,
+    upsertTail: onConflict,
+    insertIgnore: ['INSERT INTO', 'ON CONFLICT DO NOTHING'],
+    purge: purgeBySubquery,
+    numbered: false,
+  },
+  postgres: {
+    quote: doubleQuote,
+    types: { key: 'TEXT', userId: 'TEXT', int: 'BIGINT', record: 'TEXT' },
+    inlineIndexes: false,
+    upsertTail: onConflict,
+    insertIgnore: ['INSERT INTO', 'ON CONFLICT DO NOTHING'],
+    purge: purgeBySubquery,
+    numbered: true,
+  },
+  mysql: {
+    quote: (name) => `\`${name}\``,
+    // Keys and user ids compare case-sensitively (binary collations); keys are base64url.
+    types: {
+      key: 'VARCHAR(255) CHARACTER SET ascii COLLATE ascii_bin',
+      userId: 'VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin',
+      int: 'BIGINT',
+      record: 'MEDIUMTEXT',
+    },
+    inlineIndexes: true,
+    upsertTail: (columns) =>
+      'ON DUPLICATE KEY UPDATE ' + columns.map((c) => `${c} = VALUES(${c})`).join(', '),
+    insertIgnore: ['INSERT IGNORE INTO', ''],
+    // MySQL supports neither LIMIT in an IN subquery nor needs one: DELETE takes LIMIT.
+    purge: (t, _k, e) => `DELETE FROM ${t} WHERE ${e} <= ? LIMIT ?`,
+    numbered: false,
+  },
+};
+
+/** Build every statement for a dialect and an already validated table name. */
+export function buildStatements(dialectName: SqlDialect, tableName: string): SqlStatements {
+  const d = DIALECTS[dialectName];
+  if (!d) throw new TypeError(`Unknown SQL dialect: ${String(dialectName)}`);
+  const q = d.quote;
+  const t = q(tableName);
+  const [key, userId, version, expiresAt, lastSeenAt, record] = [
+    'key', 'user_id', 'version', 'expires_at', 'last_seen_at', 'record',
+  ].map(q) as [string, string, string, string, string, string];
+  const written = [userId, version, expiresAt, lastSeenAt, record];
+  const insert = `(${key}, ${written.join(', ')}) VALUES (?, ?, ?, ?, ?, ?)`;
+  const live = `${expiresAt} > ?`;
+  const select = `SELECT ${key}, ${version}, ${expiresAt}, ${lastSeenAt}, ${record} FROM ${t}`;
+  const indexes: Array<[name: string, column: string]> = [
+    [q(`${tableName}_user_id_idx`), userId],
+    [q(`${tableName}_expires_at_idx`), expiresAt],
+  ];
+  const columns = [
+    `${key} ${d.types.key} NOT NULL PRIMARY KEY`,
+    `${userId} ${d.types.userId} NULL`,
+    `${version} ${d.types.int} NOT NULL`,
+    `${expiresAt} ${d.types.int} NOT NULL`,
+    `${lastSeenAt} ${d.types.int} NOT NULL`,
+    `${record} ${d.types.record} NOT NULL`,
+    ...(d.inlineIndexes ? indexes.map(([name, column]) => `INDEX ${name} (${column})`) : []),
+  ];
+  const create = [
+    `CREATE TABLE IF NOT EXISTS ${t} (${columns.join(', ')})`,
+    ...(d.inlineIndexes
+      ? []
+      : indexes.map(([name, column]) => `CREATE INDEX IF NOT EXISTS ${name} ON ${t} (${column})`)),
+  ];
+  const statements: SqlStatements = {
+    create,
+    get: `${select} WHERE ${key} = ? AND ${live}`,
+    upsert: `INSERT INTO ${t} ${insert} ${d.upsertTail(written)}`,
+    insertIfAbsent: `${d.insertIgnore[0]} ${t} ${insert} ${d.insertIgnore[1]}`.trimEnd(),
+    deleteExpiredKey: `DELETE FROM ${t} WHERE ${key} = ? AND ${expiresAt} <= ?`,
+    update:
+      `UPDATE ${t} SET ${written.map((c) => `${c} = ?`).join(', ')} ` +
+      `WHERE ${key} = ? AND ${version} = ? AND ${live}`,
+    touch: `UPDATE ${t} SET ${lastSeenAt} = ?, ${expiresAt} = ? WHERE ${key} = ? AND ${live}`,
+    delete: `DELETE FROM ${t} WHERE ${key} = ?`,
+    listByUser: `${select} WHERE ${userId} = ? AND ${live}`,
+    deleteByUser: `DELETE FROM ${t} WHERE ${userId} = ? AND ${live}`,
+    deleteByUserExcept: `DELETE FROM ${t} WHERE ${userId} = ? AND ${live} AND ${key} <> ?`,
+    purge: d.purge(t, key, expiresAt),
+  };
+  return d.numbered ? numberPlaceholders(statements) : statements;
+}
+
+/** Rewrite `?` to `$1, $2, ...` (PostgreSQL). Safe: the statements contain no string literals. */
+function numberPlaceholders(statements: SqlStatements): SqlStatements {
+  const renumber = (sql: string): string => {
+    let n = 0;
+    return sql.replace(/\?/g, () => `$${++n}`);
+  };
+  const entries = Object.entries(statements).map(([name, sql]: [string, string | string[]]) => [
+    name,
+    Array.isArray(sql) ? sql.map(renumber) : renumber(sql),
+  ]);
+  return Object.fromEntries(entries) as unknown as SqlStatements;
+}

@@ -1,0 +1,255 @@
+/**
+ * One SQL {@link Store} body shared by the SQLite, PostgreSQL and MySQL stores. Each database
+ * only supplies a tiny {@link SqlDriver} (run a statement, return rows or a row count); the SQL
+ * dialect differences live in `./sql-dialect.js`.
+ *
+ * Every operation is one statement, or (create-if-absent) two statements whose interleaving with
+ * other writers is harmless, so the body needs no transactions and works on a connection pool.
+ * @module
+ */
+import { TesseraError, storeUnavailable } from '../core/errors.js';
+import { buildStatements, type SqlDialect, type SqlStatements } from './sql-dialect.js';
+import type {
+  DeleteByUserOptions,
+  SessionRecord,
+  SetOptions,
+  Store,
+  UserSessionEntry,
+} from './types.js';
+import { decodeRecord, encodeRecord } from './types.js';
+
+export type { SqlDialect } from './sql-dialect.js';
+
+/** A value bound to a statement parameter. */
+export type SqlValue = string | number | null;
+
+/** A result row keyed by column name. Integer columns may come back as numbers, strings or bigints. */
+export type SqlRow = Readonly<Record<string, unknown>>;
+
+/**
+ * What a database client must provide. SQL text uses `?` placeholders; for `postgres` the body
+ * rewrites them to `$1, $2, ...` before calling the driver. Either method may return a value or
+ * a promise, and may throw: the body wraps every failure as `STORE_UNAVAILABLE`.
+ */
+export interface SqlDriver {
+  /** Which SQL dialect to speak. */
+  readonly dialect: SqlDialect;
+  /** Run a statement that returns rows. */
+  query(sql: string, params: readonly SqlValue[]): Promise<readonly SqlRow[]> | readonly SqlRow[];
+  /**
+   * Run a statement that returns no rows.
+   * @returns the number of rows inserted, updated or deleted. For an `UPDATE`, rows matched
+   * must count even when their values did not change (MySQL: connect with `CLIENT_FOUND_ROWS`).
+   */
+  execute(sql: string, params: readonly SqlValue[]): Promise<number> | number;
+  /** Release the connection (called once by {@link SqlStore.close}). */
+  close?(): Promise<void> | void;
+}
+
+/** Options of {@link SqlStore}. */
+export interface SqlStoreOptions {
+  /**
+   * Table name: letters, digits and `_`, starting with a letter or `_`, at most 48 characters.
+   * @default 'tessera_sessions'
+   */
+  tableName?: string;
+  /** Create the table and its indexes (`IF NOT EXISTS`) before the first operation. @default true */
+  createTable?: boolean;
+  /** The clock used for expiry comparisons, in ms since the Unix epoch. @default Date.now */
+  now?: () => number;
+  /** Most expired rows deleted by one purge statement. @default 500 */
+  purgeBatchSize?: number;
+  /**
+   * Period of the expired-row purge, in ms; `0` disables the timer. The timer is `unref`'d.
+   * @default 300_000 (5 minutes)
+   */
+  purgeIntervalMs?: number;
+}
+
+/** Options of {@link SqlStore.purgeExpired}. */
+export interface PurgeOptions {
+  /** Stop after this many batches of `purgeBatchSize` rows. @default Infinity */
+  maxBatches?: number;
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,47}$/;
+
+/**
+ * A {@link Store} on any SQL database reachable through a {@link SqlDriver}.
+ *
+ * Table `tessera_sessions(key, user_id, version, expires_at, last_seen_at, record)`: `record` is
+ * the JSON of the record; the other columns are its indexed or frequently updated fields and win
+ * over the copies inside the JSON (so `touch` is a single `UPDATE` that never rewrites data).
+ */
+export class SqlStore implements Store {
+  readonly #driver: SqlDriver;
+  readonly #sql: SqlStatements;
+  readonly #now: () => number;
+  readonly #batchSize: number;
+  #ready: Promise<void> | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #purging: Promise<unknown> | undefined;
+  #closed = false;
+
+  constructor(driver: SqlDriver, options: SqlStoreOptions = {}) {
+    const { tableName = 'tessera_sessions', createTable = true, now = Date.now } = options;
+    const { purgeBatchSize = 500, purgeIntervalMs = 300_000 } = options;
+    if (typeof tableName !== 'string' || !IDENTIFIER.test(tableName)) {
+      throw new TesseraError(
+        'INVALID_OPTION',
+        'tableName must be 1-48 letters, digits or underscores, not starting with a digit',
+      );
+    }
+    if (!Number.isSafeInteger(purgeBatchSize) || purgeBatchSize < 1) {
+      throw new TesseraError('INVALID_OPTION', 'purgeBatchSize must be a positive integer');
+    }
+    if (!Number.isFinite(purgeIntervalMs) || purgeIntervalMs < 0) {
+      throw new TesseraError('INVALID_OPTION', 'purgeIntervalMs must be a number >= 0');
+    }
+    if (typeof now !== 'function') throw new TesseraError('INVALID_OPTION', 'now must be a function');
+    this.#driver = driver;
+    this.#sql = buildStatements(driver.dialect, tableName);
+    this.#now = now;
+    this.#batchSize = purgeBatchSize;
+    if (!createTable) this.#ready = Promise.resolve();
+    if (purgeIntervalMs > 0) {
+      this.#timer = setInterval(() => this.#purgeInBackground(), purgeIntervalMs);
+      this.#timer.unref();
+    }
+  }
+
+  async get(key: string): Promise<SessionRecord | null> {
+    const rows = await this.#query(this.#sql.get, [key, this.#now()]);
+    return rows[0] ? rowToRecord(rows[0]) : null;
+  }
+
+  async set(key: string, record: SessionRecord, options?: SetOptions): Promise<boolean> {
+    const s = this.#sql;
+    const values = [
+      record.userId,
+      record.version,
+      record.expiresAt,
+      record.lastSeenAt,
+      encodeRecord(record),
+    ];
+    const expect = options?.expectVersion;
+    if (expect === undefined) {
+      await this.#execute(s.upsert, [key, ...values]);
+      return true;
+    }
+    if (expect === null) {
+      // An expired row counts as absent: drop it, then insert unless a live row exists. A racing
+      // writer between the two statements either makes the insert fail (correctly) or finds no row.
+      await this.#execute(s.deleteExpiredKey, [key, this.#now()]);
+      return (await this.#execute(s.insertIfAbsent, [key, ...values])) > 0;
+    }
+    return (await this.#execute(s.update, [...values, key, expect, this.#now()])) > 0;
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.#execute(this.#sql.delete, [key]);
+  }
+
+  async touch(key: string, lastSeenAt: number, expiresAt: number): Promise<boolean> {
+    return (await this.#execute(this.#sql.touch, [lastSeenAt, expiresAt, key, this.#now()])) > 0;
+  }
+
+  async listByUser(userId: string): Promise<UserSessionEntry[]> {
+    const rows = await this.#query(this.#sql.listByUser, [userId, this.#now()]);
+    const result: UserSessionEntry[] = [];
+    for (const row of rows) {
+      const record = rowToRecord(row);
+      if (record) result.push({ key: String(row['key']), record });
+    }
+    return result;
+  }
+
+  async deleteByUser(userId: string, options?: DeleteByUserOptions): Promise<number> {
+    const except = options?.exceptKey;
+    return except === undefined
+      ? this.#execute(this.#sql.deleteByUser, [userId, this.#now()])
+      : this.#execute(this.#sql.deleteByUserExcept, [userId, this.#now(), except]);
+  }
+
+  /**
+   * Delete expired rows now, `purgeBatchSize` at a time, yielding to the event loop between
+   * batches so that requests keep being served (the timer calls this every `purgeIntervalMs`).
+   * @returns the number of rows deleted.
+   */
+  async purgeExpired(options: PurgeOptions = {}): Promise<number> {
+    const maxBatches = options.maxBatches ?? Infinity;
+    let total = 0;
+    for (let batch = 0; batch < maxBatches && !this.#closed; batch++) {
+      const deleted = await this.#execute(this.#sql.purge, [this.#now(), this.#batchSize]);
+      total += deleted;
+      if (deleted < this.#batchSize) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return total;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer) clearInterval(this.#timer);
+    await this.#purging;
+    try {
+      await this.#driver.close?.();
+    } catch (err) {
+      throw storeUnavailable(err);
+    }
+  }
+
+  #purgeInBackground(): void {
+    if (this.#purging) return;
+    // A failed purge is retried by the next tick of the timer; requests report store errors.
+    this.#purging = this.purgeExpired()
+      .catch(() => 0)
+      .finally(() => (this.#purging = undefined));
+  }
+
+  async #query(sql: string, params: readonly SqlValue[]): Promise<readonly SqlRow[]> {
+    await this.#ensureReady();
+    try {
+      return await this.#driver.query(sql, params);
+    } catch (err) {
+      throw storeUnavailable(err);
+    }
+  }
+
+  async #execute(sql: string, params: readonly SqlValue[]): Promise<number> {
+    await this.#ensureReady();
+    try {
+      return Number(await this.#driver.execute(sql, params));
+    } catch (err) {
+      throw storeUnavailable(err);
+    }
+  }
+
+  #ensureReady(): Promise<void> {
+    if (this.#closed) return Promise.reject(storeUnavailable(new Error('The store is closed')));
+    this.#ready ??= this.#createTable().catch((err: unknown) => {
+      this.#ready = undefined; // retry on the next call
+      throw storeUnavailable(err);
+    });
+    return this.#ready;
+  }
+
+  async #createTable(): Promise<void> {
+    for (const statement of this.#sql.create) await this.#driver.execute(statement, []);
+  }
+}
+
+/** Decode a row; the columns win over the copies inside the JSON. `null` if the row is corrupt. */
+function rowToRecord(row: SqlRow): SessionRecord | null {
+  const text = row['record'];
+  const record = typeof text === 'string' ? decodeRecord(text) : null;
+  if (!record) return null;
+  const version = Number(row['version']);
+  const expiresAt = Number(row['expires_at']);
+  const lastSeenAt = Number(row['last_seen_at']);
+  if (!Number.isSafeInteger(version) || !Number.isFinite(expiresAt) || !Number.isFinite(lastSeenAt)) {
+    return null;
+  }
+  return { ...record, version, expiresAt, lastSeenAt };
+}

@@ -1,0 +1,160 @@
+/**
+ * The Store contract: the one small async interface every session store implements.
+ *
+ * A store keeps {@link SessionRecord}s under opaque string keys. The key is always
+ * `base64url(SHA-256(token))`: a store never sees a raw session token. Stores never import the
+ * core's manager; the manager depends on this file, not the other way round.
+ *
+ * Conventions every store follows (checked by `test/conformance`):
+ * - "not found" is `null`, never an error;
+ * - times are milliseconds since the Unix epoch, durations are milliseconds;
+ * - a store that cannot reach its backend rejects with a `TesseraError` whose code is
+ *   `STORE_UNAVAILABLE`;
+ * - records are returned as fresh objects: mutating a returned record never changes the store.
+ * @module
+ */
+
+/** Device metadata kept with a session for "your sessions" lists. Never used for lookups. */
+export interface SessionMeta {
+  /** The `User-Agent` header seen when the session was created (truncated to 256 characters). */
+  userAgent?: string;
+  /** The client IP address seen when the session was created. */
+  ip?: string;
+}
+
+/** What a store keeps for one session. */
+export interface SessionRecord {
+  /**
+   * Optimistic-concurrency version. Starts at 1 and grows by one on every write made by the
+   * manager; compare-and-set (`expectVersion`) is checked against it.
+   */
+  version: number;
+  /** When the session was created (ms since epoch). The absolute timeout counts from here. */
+  createdAt: number;
+  /** When the user last proved who they are (ms since epoch), or `null` for an anonymous session. */
+  authenticatedAt: number | null;
+  /** When the session was last seen by the server (ms since epoch). The idle timeout counts from here. */
+  lastSeenAt: number;
+  /**
+   * When the store may forget the record (ms since epoch): the earlier of the idle and the
+   * absolute deadline at the time of the write. The manager enforces deadlines itself; stores
+   * use this only to expire and purge.
+   */
+  expiresAt: number;
+  /** The signed-in user, or `null` for an anonymous session. Indexed for `listByUser`. */
+  userId: string | null;
+  /** The application's session data. Must be JSON-serialisable. */
+  data: Record<string, unknown>;
+  /** Device metadata for session lists. */
+  meta: SessionMeta;
+  /**
+   * Per-session idle timeout in ms that overrides the configured one (set by the Express
+   * drop-in when an app changes `req.session.cookie.maxAge`). Absent means "use the configured one".
+   */
+  idleTimeoutMs?: number;
+  /**
+   * Per-session persistent-cookie lifetime in ms (`Max-Age` of the cookie), or `null` for a
+   * browser-session cookie. Absent means "use the configured cookie options".
+   */
+  cookieMaxAgeMs?: number | null;
+}
+
+/** Options of {@link Store.set}. */
+export interface SetOptions {
+  /**
+   * Compare-and-set guard:
+   * - a number: write only if the stored record exists and has exactly this `version`;
+   * - `null`: write only if no live record exists under the key (create);
+   * - absent: write unconditionally.
+   */
+  expectVersion?: number | null;
+}
+
+/** Options of {@link Store.deleteByUser}. */
+export interface DeleteByUserOptions {
+  /** A key to keep (the caller's own session when "signing out everywhere else"). */
+  exceptKey?: string;
+}
+
+/** One entry of {@link Store.listByUser}. */
+export interface UserSessionEntry {
+  /** The store key (hash of the token); never the token itself. */
+  key: string;
+  /** The record as stored. */
+  record: SessionRecord;
+}
+
+/**
+ * The contract every session store implements. All methods are async and never resolve with
+ * expired records: a record whose `expiresAt` is at or before the store's clock is treated as
+ * absent.
+ */
+export interface Store {
+  /** Load a record, or `null` when there is none (or it has expired). */
+  get(key: string): Promise<SessionRecord | null>;
+  /**
+   * Write a record; the store expires it at `record.expiresAt`.
+   * @returns `true` if written, `false` if the `expectVersion` guard failed.
+   */
+  set(key: string, record: SessionRecord, options?: SetOptions): Promise<boolean>;
+  /** Delete a record. Deleting a missing key is not an error. */
+  delete(key: string): Promise<void>;
+  /**
+   * Extend a live record without rewriting its data: set `lastSeenAt` and `expiresAt`, keep the
+   * `version`. Used for the idle-timeout "touch" of read-only requests.
+   * @returns `true` if the record existed and was touched.
+   */
+  touch(key: string, lastSeenAt: number, expiresAt: number): Promise<boolean>;
+  /** All live sessions of a user, in no particular order. */
+  listByUser(userId: string): Promise<UserSessionEntry[]>;
+  /**
+   * Delete every session of a user (except `exceptKey`).
+   * @returns the number of sessions deleted.
+   */
+  deleteByUser(userId: string, options?: DeleteByUserOptions): Promise<number>;
+  /** Release connections and timers. The store is unusable afterwards. */
+  close(): Promise<void>;
+}
+
+/** Copy a record so that callers and stores never share mutable objects. */
+export function cloneRecord(record: SessionRecord): SessionRecord {
+  return structuredClone(record);
+}
+
+/** Serialise a record for stores that keep text (SQL, Redis). */
+export function encodeRecord(record: SessionRecord): string {
+  return JSON.stringify(record);
+}
+
+/**
+ * Parse a record written by {@link encodeRecord}. Returns `null` for text that is not a
+ * well-formed record, so that a corrupt row reads as "no session" instead of crashing a request.
+ */
+export function decodeRecord(text: string): SessionRecord | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  return isSessionRecord(value) ? value : null;
+}
+
+/** Whether a value has the shape of a {@link SessionRecord}. */
+export function isSessionRecord(value: unknown): value is SessionRecord {
+  if (typeof value !== 'object' || value === null) return false;
+  const r = value as Record<string, unknown>;
+  return (
+    Number.isSafeInteger(r['version']) &&
+    typeof r['createdAt'] === 'number' &&
+    (r['authenticatedAt'] === null || typeof r['authenticatedAt'] === 'number') &&
+    typeof r['lastSeenAt'] === 'number' &&
+    typeof r['expiresAt'] === 'number' &&
+    (r['userId'] === null || typeof r['userId'] === 'string') &&
+    typeof r['data'] === 'object' &&
+    r['data'] !== null &&
+    !Array.isArray(r['data']) &&
+    typeof r['meta'] === 'object' &&
+    r['meta'] !== null
+  );
+}

@@ -1,0 +1,163 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { isTesseraError } from '../../src/core/errors.js';
+import { SqliteStore, type SqliteDatabaseLike } from '../../src/store/sqlite.js';
+import type { SessionRecord } from '../../src/store/types.js';
+import { runStoreConformance } from '../conformance/index.js';
+
+runStoreConformance('SqliteStore (better-sqlite3, :memory:)', ({ now }) => ({
+  store: new SqliteStore({ database: ':memory:', now, purgeIntervalMs: 0 }),
+}));
+
+// node:sqlite exists from Node 22.5; the variable keeps TypeScript from resolving the name.
+const nodeSqliteName = 'node:sqlite';
+const nodeSqlite = (await import(nodeSqliteName).catch(() => null)) as {
+  DatabaseSync: new (path: string) => SqliteDatabaseLike;
+} | null;
+if (nodeSqlite) {
+  runStoreConformance('SqliteStore (node:sqlite DatabaseSync handle)', ({ now }) => {
+    const database = new nodeSqlite.DatabaseSync(':memory:');
+    return { store: new SqliteStore({ database, now, purgeIntervalMs: 0 }), cleanup: () => void database.close() };
+  });
+} else {
+  it.skip(`runs the conformance suite on a node:sqlite DatabaseSync handle [skipped: node:sqlite is not available on Node ${process.versions.node}]`, () => {});
+}
+
+const T0 = 1_700_000_000_000;
+const record = (overrides: Partial<SessionRecord> = {}): SessionRecord => ({
+  version: 1,
+  createdAt: T0,
+  authenticatedAt: null,
+  lastSeenAt: T0,
+  expiresAt: T0 + 60_000,
+  userId: null,
+  data: {},
+  meta: {},
+  ...overrides,
+});
+
+function catchError(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  return undefined;
+}
+
+describe('SqliteStore', () => {
+  const cleanups: Array<() => unknown> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  const tempDir = (): string => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-sqlite-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    return dir;
+  };
+  const open = (options: ConstructorParameters<typeof SqliteStore>[0]): SqliteStore => {
+    const store = new SqliteStore({ purgeIntervalMs: 0, ...options });
+    cleanups.push(() => store.close());
+    return store;
+  };
+
+  it('keeps sessions across close and reopen of a file database', async () => {
+    const database = join(tempDir(), 'sessions.db');
+    const first = new SqliteStore({ database, now: () => T0 });
+    await first.set('k', record({ userId: 'alice', data: { kept: true } }));
+    await first.close();
+    const second = open({ database, now: () => T0 });
+    expect((await second.get('k'))?.data).toEqual({ kept: true });
+    expect((await second.listByUser('alice')).map((e) => e.key)).toEqual(['k']);
+  });
+
+  it('opens file databases in WAL mode with a busy timeout', async () => {
+    const store = open({ database: join(tempDir(), 'wal.db'), busyTimeoutMs: 1_234 });
+    await store.get('warm-up');
+    expect(store.database.prepare('PRAGMA journal_mode').all()).toEqual([{ journal_mode: 'wal' }]);
+    expect(store.database.prepare('PRAGMA busy_timeout').all()).toEqual([{ timeout: 1_234 }]);
+  });
+
+  it('reads a row with a corrupt record column as null and leaves it out of lists', async () => {
+    const store = open({ database: ':memory:', now: () => T0 });
+    await store.set('bad-json', record({ userId: 'alice' }));
+    await store.set('bad-shape', record({ userId: 'alice' }));
+    await store.set('good', record({ userId: 'alice' }));
+    store.database.prepare(`UPDATE tessera_sessions SET record = '{"version":' WHERE key = 'bad-json'`).run();
+    store.database.prepare(`UPDATE tessera_sessions SET record = '{"data":[]}' WHERE key = 'bad-shape'`).run();
+    expect(await store.get('bad-json')).toBeNull();
+    expect(await store.get('bad-shape')).toBeNull();
+    expect((await store.listByUser('alice')).map((e) => e.key)).toEqual(['good']);
+  });
+
+  it.each(['', '1sessions', 'sessions; DROP TABLE users', 'a"b', 'a-b', 'schema.table', 'x'.repeat(49)])(
+    'rejects the unsafe table name %j at construction',
+    (tableName) => {
+      const error = catchError(() => new SqliteStore({ database: ':memory:', tableName }));
+      expect(isTesseraError(error, 'INVALID_OPTION')).toBe(true);
+    },
+  );
+
+  it('creates and uses the table named by tableName', async () => {
+    const store = open({ database: ':memory:', tableName: 'My_Sessions_2', now: () => T0 });
+    await store.set('k', record());
+    const tables = store.database.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all();
+    expect(tables).toEqual([{ name: 'My_Sessions_2' }]);
+    expect(await store.get('k')).not.toBeNull();
+  });
+
+  it('purges expired rows in batches of purgeBatchSize and keeps live rows', async () => {
+    let now = T0;
+    const store = open({ database: ':memory:', purgeBatchSize: 2, now: () => now });
+    for (let i = 0; i < 5; i++) await store.set(`old${i}`, record({ expiresAt: T0 + 10 }));
+    await store.set('live', record({ expiresAt: T0 + 60_000 }));
+    now = T0 + 10;
+    const count = () => store.database.prepare('SELECT count(*) AS n FROM tessera_sessions').all();
+    expect(await store.purgeExpired({ maxBatches: 1 })).toBe(2);
+    expect(count()).toEqual([{ n: 4 }]);
+    expect(await store.purgeExpired()).toBe(3);
+    expect(count()).toEqual([{ n: 1 }]);
+    expect(await store.get('live')).not.toBeNull();
+  });
+
+  it('purges expired rows on its timer', async () => {
+    let now = T0;
+    const store = open({ database: ':memory:', purgeIntervalMs: 10, now: () => now });
+    await store.set('old', record({ expiresAt: T0 + 10 }));
+    now = T0 + 10;
+    const count = () => store.database.prepare('SELECT count(*) AS n FROM tessera_sessions').all();
+    await expect.poll(count, { timeout: 2_000 }).toEqual([{ n: 0 }]);
+  });
+
+  it('uses a handle passed in as is and leaves it open on close', async () => {
+    const database = new Database(':memory:');
+    cleanups.push(() => database.close());
+    const store = new SqliteStore({ database, now: () => T0 });
+    await store.set('k', record());
+    await store.close();
+    expect(database.open).toBe(true);
+    expect(database.prepare('SELECT key FROM tessera_sessions').all()).toEqual([{ key: 'k' }]);
+  });
+
+  it('rejects with STORE_UNAVAILABLE when the table is missing and createTable is false', async () => {
+    const store = open({ database: ':memory:', createTable: false });
+    const error = await store.get('k').catch((err: unknown) => err);
+    expect(isTesseraError(error, 'STORE_UNAVAILABLE')).toBe(true);
+    expect((error as Error).message).not.toContain('tessera_sessions');
+  });
+
+  it('rejects a missing or unusable database option at construction', () => {
+    for (const database of [undefined, '', 42, {}]) {
+      const options = { database } as unknown as ConstructorParameters<typeof SqliteStore>[0];
+      expect(isTesseraError(catchError(() => new SqliteStore(options)), 'INVALID_OPTION')).toBe(true);
+    }
+  });
+
+  it('rejects a database path that cannot be opened at construction', () => {
+    const database = join(tempDir(), 'missing-dir', 'sessions.db');
+    expect(isTesseraError(catchError(() => new SqliteStore({ database })), 'INVALID_OPTION')).toBe(true);
+  });
+});

@@ -1,0 +1,22 @@
+import { defineConfig } from 'tsup';
+
+export default defineConfig({
+  entry: {
+    index: 'src/index.ts',
+    express: 'src/adapters/express/index.ts',
+    'stores/memory': 'src/store/memory.ts',
+    'stores/sqlite': 'src/store/sqlite.ts',
+    'stores/legacy': 'src/store/legacy.ts',
+  },
+  format: ['esm', 'cjs'],
+  dts: true,
+  clean: true,
+  sourcemap: true,
+  target: 'node20',
+  splitting: true,
+  // Gives the CJS build an `import.meta.url` (the SQLite store loads better-sqlite3 lazily with createRequire).
+  shims: true,
+  // `require('tessera/express')` must be the session function itself, as with express-session.
+  cjsInterop: true,
+  external: ['better-sqlite3'],
+});
