@@ -60,6 +60,8 @@ export class Engine {
   readonly #store: Store;
   readonly #listener: EventListener | undefined;
   readonly #legacy: LegacySource | undefined;
+  /** Requests during which a store call failed (see {@link RequestSession.storeFailed}). */
+  readonly #failed = new WeakSet<RequestInfo>();
 
   constructor(options: SessionOptions, extensions: EngineExtensions = {}) {
     this.options = resolveOptions(options);
@@ -238,14 +240,19 @@ export class Engine {
   }
 
   /** End every session of a user, except `exceptKey`. @returns how many were ended. */
-  async revokeUser(userId: string, request?: RequestInfo, exceptKey?: string): Promise<number> {
+  async revokeUser(
+    userId: string,
+    request?: RequestInfo,
+    exceptKey?: string,
+    reason: 'sign_out_everywhere' | 'sign_out_others' | 'admin' = 'admin',
+  ): Promise<number> {
     let count: number;
     try {
       count = await this.#store.deleteByUser(userId, exceptKey === undefined ? {} : { exceptKey });
     } catch (error) {
       throw this.#storeFailure('deleteByUser', error, request);
     }
-    this.emit('revoked', request, null, userId, { reason: 'sign_out_everywhere', count });
+    if (count > 0) this.emit('revoked', request, null, userId, { reason, count });
     return count;
   }
 
@@ -274,8 +281,14 @@ export class Engine {
     await this.#store.close();
   }
 
+  /** Whether a store call failed while serving this request. */
+  storeFailed(request: RequestInfo): boolean {
+    return this.#failed.has(request);
+  }
+
   #storeFailure(operation: string, error: unknown, request: RequestInfo | undefined): TesseraError {
     const failure = storeUnavailable(error);
+    if (request !== undefined) this.#failed.add(request);
     this.emit('store_error', request, null, null, { operation, errorCode: failure.code });
     return failure;
   }

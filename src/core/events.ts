@@ -39,7 +39,12 @@ export type SessionEvent = EventBase &
     | { type: 'regenerated'; previousRef: string }
     | { type: 'expired'; reason: 'idle' | 'absolute' }
     | { type: 'destroyed'; reason: 'sign_out' | 'destroy' }
-    | { type: 'revoked'; reason: 'user' | 'session_limit' | 'sign_out_everywhere'; count: number }
+    | {
+        type: 'revoked';
+        /** `user`: one session ended by its owner; `admin`: by `engine.revokeUser`. */
+        reason: 'user' | 'admin' | 'session_limit' | 'sign_out_others' | 'sign_out_everywhere';
+        count: number;
+      }
     | { type: 'invalid_token'; reason: InvalidTokenReason }
     | { type: 'store_error'; operation: string; errorCode: string }
   );

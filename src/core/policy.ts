@@ -29,22 +29,25 @@ export function absoluteDeadline(record: DeadlineFields, timeouts: Timeouts): nu
   return record.createdAt + timeouts.absoluteTimeout;
 }
 
-/** The `expiresAt` to store: the earlier of the two deadlines. */
+/**
+ * How long a store keeps a record after its deadline, in ms. Stores hide records past
+ * `expiresAt`; this grace lets the engine, not the store, see a session that just ran out, so
+ * it can delete it and report which clock ended it (`expired` with `idle` or `absolute`).
+ */
+export const EXPIRED_RECORD_GRACE_MS = 60_000;
+
+/** The `expiresAt` to store: the earlier of the two deadlines, plus {@link EXPIRED_RECORD_GRACE_MS}. */
 export function storeExpiry(record: DeadlineFields, timeouts: Timeouts): number {
-  return Math.min(idleDeadline(record, timeouts), absoluteDeadline(record, timeouts));
+  return Math.min(idleDeadline(record, timeouts), absoluteDeadline(record, timeouts)) + EXPIRED_RECORD_GRACE_MS;
 }
 
 /**
  * Which clock has run out at `now`, or `null` if the session is live. The absolute clock wins
- * when both have. The stored `expiresAt` also ends a session (it may reflect a shorter timeout
- * that was configured when it was written).
+ * when both have. Deadlines come from the record's timestamps and the current options, so a
+ * shortened timeout applies to existing sessions at once.
  */
-export function expiryReason(
-  record: DeadlineFields & { expiresAt: number },
-  timeouts: Timeouts,
-  now: number,
-): 'idle' | 'absolute' | null {
+export function expiryReason(record: DeadlineFields, timeouts: Timeouts, now: number): 'idle' | 'absolute' | null {
   if (now >= absoluteDeadline(record, timeouts)) return 'absolute';
-  if (now >= idleDeadline(record, timeouts) || now >= record.expiresAt) return 'idle';
+  if (now >= idleDeadline(record, timeouts)) return 'idle';
   return null;
 }

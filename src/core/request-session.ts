@@ -79,6 +79,8 @@ export class RequestSession {
   #forceTouch = false;
   #legacyRemove: (() => Promise<void>) | undefined;
   #earlyHeaders: 'announced' | 'silent' | null = null;
+  /** `signIn` ran: emit `authenticated` once the new session is written. */
+  #signedIn = false;
 
   /** @internal use `sessions.load()`. */
   constructor(engine: Engine, request: RequestInfo, start: SessionStart) {
@@ -207,7 +209,7 @@ export class RequestSession {
     this.#state = newState(now, userId, now, this.#engine.metaOf(this.#request));
     this.data.reset({});
     for (const [key, value] of Object.entries(data)) this.data.set(key, value);
-    this.#engine.emit('authenticated', this.#request, this.ref, userId);
+    this.#signedIn = true;
   }
 
   /** Sign out: delete the session, clear the cookie, and send `Clear-Site-Data`. */
@@ -286,16 +288,29 @@ export class RequestSession {
 
   /** End every other session of the signed-in user. @returns how many were ended. */
   async signOutOthers(): Promise<number> {
-    const userId = this.#state.userId;
-    if (userId === null) throw new TesseraError('NOT_AUTHENTICATED', 'Sign-in required');
-    return this.#engine.revokeUser(userId, this.#request, this.#stored ? (this.#key ?? undefined) : undefined);
+    return this.#revokeOthers('sign_out_others');
   }
 
   /** End every session of the signed-in user, this one included (a sign-out everywhere). */
   async signOutEverywhere(): Promise<number> {
-    const count = await this.signOutOthers();
+    const count = await this.#revokeOthers('sign_out_everywhere');
     await this.signOut();
     return count + 1;
+  }
+
+  async #revokeOthers(reason: 'sign_out_others' | 'sign_out_everywhere'): Promise<number> {
+    const userId = this.#state.userId;
+    if (userId === null) throw new TesseraError('NOT_AUTHENTICATED', 'Sign-in required');
+    const keep = this.#stored && this.#key !== null ? this.#key : undefined;
+    return this.#engine.revokeUser(userId, this.#request, keep, reason);
+  }
+
+  /**
+   * Whether a store call failed during this request. Adapters then leave the response to the
+   * application's error handling instead of trying to save again.
+   */
+  get storeFailed(): boolean {
+    return this.#engine.storeFailed(this.#request);
   }
 
   /**
@@ -365,6 +380,8 @@ export class RequestSession {
     this.#afterWrite(record);
     this.#cookie = 'set';
     this.#engine.emit('created', this.#request, this.ref, this.#state.userId);
+    if (this.#signedIn) this.#engine.emit('authenticated', this.#request, this.ref, this.#state.userId);
+    this.#signedIn = false;
     const remove = this.#legacyRemove;
     this.#legacyRemove = undefined;
     if (remove) await remove();
@@ -461,7 +478,11 @@ export class RequestSession {
       await this.#engine.remove(key, this.#request);
       if (reason !== 'regenerated') this.#engine.emit('destroyed', this.#request, previousRef, this.#state.userId, { reason });
     }
+    // A session migrated from express-session on this request: its old entry must go too,
+    // or the old `s:` cookie would still open it.
+    const removeLegacy = this.#legacyRemove;
     this.#legacyRemove = undefined;
+    if (removeLegacy) await removeLegacy();
     const wasStored = this.#stored;
     this.#stored = false;
     this.#token = null;
@@ -476,6 +497,7 @@ export class RequestSession {
 
   async #endAndReset(reason: 'sign_out' | 'destroy'): Promise<void> {
     await this.#end(reason);
+    this.#signedIn = false;
     this.#state = newState(this.#options.now(), null, null, this.#engine.metaOf(this.#request));
     this.data.reset({});
   }

@@ -37,8 +37,9 @@ export interface SessionRecord {
   lastSeenAt: number;
   /**
    * When the store may forget the record (ms since epoch): the earlier of the idle and the
-   * absolute deadline at the time of the write. The manager enforces deadlines itself; stores
-   * use this only to expire and purge.
+   * absolute deadline at the time of the write, plus a short grace (60 s) so that the engine
+   * sees and reports the expiry. The engine enforces deadlines itself; stores use this only to
+   * expire and purge.
    */
   expiresAt: number;
   /** The signed-in user, or `null` for an anonymous session. Indexed for `listByUser`. */

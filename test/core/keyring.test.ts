@@ -1,0 +1,206 @@
+import { createHash, createHmac } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { isTesseraError } from '../../src/core/errors.js';
+import { KeyRing, MIN_SECRET_BYTES } from '../../src/core/keyring.js';
+import { generateToken } from '../../src/core/token.js';
+
+const A = 'first-secret-for-keyring-tests-0123456789';
+const B = 'second-secret-for-keyring-tests-987654321';
+const SHORT = 'keyboard cat';
+
+const VALUE_SHAPE = /^v1\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{1,16}\.[A-Za-z0-9_-]{43}$/;
+
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a throw');
+}
+
+/** An express-session cookie value, as cookie-signature writes it (without the `s:` prefix). */
+function expressSigned(sid: string, secret: string): string {
+  return `${sid}.${createHmac('sha256', secret).update(sid).digest('base64').replace(/=+$/, '')}`;
+}
+
+/** A v1 value for `token` signed with `secret` under `keyId`, computed independently. */
+function v1(token: string, keyId: string, secret: string): string {
+  const payload = `v1.${token}.${keyId}`;
+  return `${payload}.${createHmac('sha256', secret).update(payload).digest('base64url')}`;
+}
+
+function parts(value: string): [string, string, string, string] {
+  return value.split('.') as [string, string, string, string];
+}
+
+describe('KeyRing', () => {
+  it('verifies what it signs and returns the token, with no re-sign needed', () => {
+    const ring = new KeyRing(A);
+    const token = generateToken();
+
+    expect(ring.verify(ring.sign(token))).toEqual({ kind: 'token', token, resign: false });
+  });
+
+  it('signs values of one constant structure: v1, the token, the key id, a 43-character signature', () => {
+    const ring = new KeyRing([{ id: 'k2025', secret: A }]);
+    const values = Array.from({ length: 50 }, () => ring.sign(generateToken()));
+
+    for (const value of values) {
+      expect(value).toMatch(VALUE_SHAPE);
+      expect(value).toHaveLength(values[0]!.length);
+      expect(parts(value)[2]).toBe('k2025');
+    }
+  });
+
+  it('signs with HMAC-SHA256 over "v1.<token>.<keyId>" (base64url)', () => {
+    const ring = new KeyRing({ id: 'main', secret: A });
+    const token = generateToken();
+
+    expect(ring.sign(token)).toBe(v1(token, 'main', A));
+  });
+
+  it('derives a stable 6-character key id from a secret given without one', () => {
+    const id = parts(new KeyRing(A).sign(generateToken()))[2];
+
+    expect(id).toMatch(/^[A-Za-z0-9_-]{6}$/);
+    expect(parts(new KeyRing(A).sign(generateToken()))[2]).toBe(id);
+    expect(parts(new KeyRing(B).sign(generateToken()))[2]).not.toBe(id);
+    expect(new KeyRing(A).signingKeyId).toBe(id);
+  });
+
+  it('accepts a Buffer secret the same as its string', () => {
+    const token = generateToken();
+
+    expect(new KeyRing(Buffer.from(A, 'utf8')).sign(token)).toBe(new KeyRing(A).sign(token));
+  });
+
+  it('refuses a tampered signature', () => {
+    const ring = new KeyRing(A);
+    const [format, token, keyId, signature] = parts(ring.sign(generateToken()));
+    const flipped = signature.slice(0, -1) + (signature.endsWith('A') ? 'B' : 'A');
+
+    expect(ring.verify(`${format}.${token}.${keyId}.${flipped}`)).toEqual({ kind: 'invalid', reason: 'bad_signature' });
+    expect(ring.verify(`${format}.${token}.${keyId}.${signature.slice(0, -1)}`)).toEqual({
+      kind: 'invalid',
+      reason: 'bad_signature',
+    });
+  });
+
+  it('refuses a token swapped under a valid signature', () => {
+    const ring = new KeyRing(A);
+    const [format, , keyId, signature] = parts(ring.sign(generateToken()));
+
+    expect(ring.verify(`${format}.${generateToken()}.${keyId}.${signature}`)).toEqual({
+      kind: 'invalid',
+      reason: 'bad_signature',
+    });
+  });
+
+  it('refuses a value naming a key id it does not hold', () => {
+    const ring = new KeyRing(A);
+    const token = generateToken();
+
+    expect(ring.verify(v1(token, 'nosuch', A))).toEqual({ kind: 'invalid', reason: 'unknown_key' });
+  });
+
+  it('refuses values signed by a retired key (removed from the ring)', () => {
+    const token = generateToken();
+    const old = new KeyRing([{ id: 'old', secret: B }]).sign(token);
+    const rotated = new KeyRing([{ id: 'new', secret: A }, { id: 'old', secret: B }]);
+    const retired = new KeyRing([{ id: 'new', secret: A }]);
+
+    expect(rotated.verify(old)).toEqual({ kind: 'token', token, resign: true });
+    expect(retired.verify(old)).toEqual({ kind: 'invalid', reason: 'unknown_key' });
+  });
+
+  it('verifies with every key but signs with the first, asking for a re-sign of older-key values', () => {
+    const token = generateToken();
+    const ring = new KeyRing([A, B]);
+    const byB = new KeyRing(B).sign(token);
+
+    expect(ring.verify(byB)).toEqual({ kind: 'token', token, resign: true });
+    expect(ring.sign(token)).toBe(new KeyRing(A).sign(token));
+    expect(ring.verify(ring.sign(token))).toEqual({ kind: 'token', token, resign: false });
+  });
+
+  it('refuses a key id reused with another secret', () => {
+    const token = generateToken();
+    const forged = v1(token, 'main', B);
+
+    expect(new KeyRing({ id: 'main', secret: A }).verify(forged)).toEqual({ kind: 'invalid', reason: 'bad_signature' });
+  });
+
+  it.each([
+    ['an empty string', ''],
+    ['a bare token', generateToken()],
+    ['another format version', `v2.${generateToken()}.abc.${'x'.repeat(43)}`],
+    ['too few parts', `v1.${generateToken()}.abc`],
+    ['too many parts', `v1.${generateToken()}.abc.def.ghi`],
+    ['a short token', `v1.abc.abc.${'x'.repeat(43)}`],
+    ['a token with characters outside base64url', `v1.${'+'.repeat(43)}.abc.${'x'.repeat(43)}`],
+    ['an oversized value', `v1.${'a'.repeat(600)}.abc.def`],
+    ['an express-session value when legacy cookies are not accepted', `s:${expressSigned('sid123', A)}`],
+  ])('refuses %s as malformed', (_label, value) => {
+    expect(new KeyRing(A).verify(value)).toEqual({ kind: 'invalid', reason: 'malformed' });
+  });
+
+  it('throws INVALID_OPTION for a first secret shorter than 32 bytes', () => {
+    for (const secret of [SHORT, 'x'.repeat(MIN_SECRET_BYTES - 1), Buffer.alloc(16), [SHORT, A]]) {
+      expect(isTesseraError(thrown(() => new KeyRing(secret)), 'INVALID_OPTION')).toBe(true);
+    }
+    expect(() => new KeyRing('x'.repeat(MIN_SECRET_BYTES))).not.toThrow();
+  });
+
+  it('counts secret length in UTF-8 bytes, not characters', () => {
+    // 16 characters, 32 bytes: enough. 15 characters, 30 bytes: not.
+    expect(() => new KeyRing('é'.repeat(16))).not.toThrow();
+    expect(isTesseraError(thrown(() => new KeyRing('é'.repeat(15))), 'INVALID_OPTION')).toBe(true);
+  });
+
+  it('throws INVALID_OPTION for no secret, duplicate key ids, or a malformed key id', () => {
+    const cases: unknown[] = [
+      [],
+      [{ id: 'same', secret: A }, { id: 'same', secret: B }],
+      { id: 'has.dot', secret: A },
+      { id: '', secret: A },
+      { id: 'x'.repeat(17), secret: A },
+    ];
+    for (const input of cases) {
+      expect(isTesseraError(thrown(() => new KeyRing(input as never)), 'INVALID_OPTION')).toBe(true);
+    }
+  });
+
+  it('uses a short later secret only to verify express-session s: cookies, never tokens', () => {
+    const ring = new KeyRing([A, { id: 'legacy', secret: SHORT }]);
+    const token = generateToken();
+    const shortSigned = v1(token, 'legacy', SHORT);
+
+    expect(ring.verify(shortSigned)).toEqual({ kind: 'invalid', reason: 'unknown_key' });
+    expect(ring.verify(shortSigned, true)).toEqual({ kind: 'invalid', reason: 'unknown_key' });
+    expect(ring.verify(`s:${expressSigned('abc-sid', SHORT)}`, true)).toEqual({ kind: 'legacy', sid: 'abc-sid' });
+  });
+
+  it('verifies express-session cookies signed with any secret of the ring, and refuses forged ones', () => {
+    const ring = new KeyRing([A, B, SHORT]);
+
+    for (const secret of [A, B, SHORT]) {
+      expect(ring.verify(`s:${expressSigned('sid.with.dots', secret)}`, true)).toEqual({ kind: 'legacy', sid: 'sid.with.dots' });
+    }
+    expect(ring.verify(`s:${expressSigned('abc', 'some other secret')}`, true)).toEqual({
+      kind: 'invalid',
+      reason: 'bad_signature',
+    });
+    expect(ring.verify('s:no-signature', true)).toEqual({ kind: 'invalid', reason: 'malformed' });
+    expect(ring.verify('s:.sig', true)).toEqual({ kind: 'invalid', reason: 'malformed' });
+  });
+
+  it('derives a reference key from the signing secret that is not the secret itself', () => {
+    const ring = new KeyRing([A, B]);
+
+    expect(ring.referenceKey).toHaveLength(32);
+    expect(ring.referenceKey.equals(Buffer.from(A))).toBe(false);
+    expect(ring.referenceKey.equals(new KeyRing(A).referenceKey)).toBe(true);
+    expect(ring.referenceKey.equals(createHash('sha256').update(A).digest())).toBe(false);
+  });
+});

@@ -1,0 +1,94 @@
+/**
+ * Reading `Set-Cookie` headers of supertest responses, and the parts of a tessera cookie value.
+ * @module
+ */
+import { createHash } from 'node:crypto';
+
+/** What tests need from a response: its headers. */
+export interface HasHeaders {
+  headers: Record<string, unknown>;
+}
+
+/** A parsed `Set-Cookie` line. */
+export interface SetCookie {
+  /** The raw header line. */
+  line: string;
+  name: string;
+  value: string;
+  /** Attributes by lower-case name; flag attributes map to `true`. */
+  attributes: Map<string, string | true>;
+}
+
+/** Every `Set-Cookie` line of a response. */
+export function setCookieLines(res: HasHeaders): string[] {
+  const header = res.headers['set-cookie'];
+  if (header === undefined) return [];
+  return Array.isArray(header) ? header.map(String) : [String(header)];
+}
+
+/** Parse one `Set-Cookie` line. */
+export function parseSetCookie(line: string): SetCookie {
+  const [pair = '', ...rest] = line.split(';');
+  const eq = pair.indexOf('=');
+  const attributes = new Map<string, string | true>();
+  for (const part of rest) {
+    const trimmed = part.trim();
+    if (trimmed === '') continue;
+    const at = trimmed.indexOf('=');
+    if (at === -1) attributes.set(trimmed.toLowerCase(), true);
+    else attributes.set(trimmed.slice(0, at).trim().toLowerCase(), trimmed.slice(at + 1).trim());
+  }
+  return { line, name: pair.slice(0, eq).trim(), value: pair.slice(eq + 1).trim(), attributes };
+}
+
+/** The `Set-Cookie` lines of a response for the cookie `name` (usually zero or one). */
+export function setCookiesNamed(res: HasHeaders, name: string): SetCookie[] {
+  return setCookieLines(res)
+    .map(parseSetCookie)
+    .filter((cookie) => cookie.name === name);
+}
+
+/** The one `Set-Cookie` for `name`; throws if there is none or more than one. */
+export function theSetCookie(res: HasHeaders, name: string): SetCookie {
+  const found = setCookiesNamed(res, name);
+  if (found.length !== 1) {
+    throw new Error(`expected one Set-Cookie for ${name}, got ${found.length}: ${JSON.stringify(setCookieLines(res))}`);
+  }
+  return found[0]!;
+}
+
+/** Whether a `Set-Cookie` tells the browser to delete the cookie. */
+export function isClearing(cookie: SetCookie): boolean {
+  const expires = cookie.attributes.get('expires');
+  return (
+    cookie.value === '' &&
+    (cookie.attributes.get('max-age') === '0' ||
+      (typeof expires === 'string' && new Date(expires).getTime() <= 0))
+  );
+}
+
+/** The `Cookie` request header a browser would send back for a `Set-Cookie`. */
+export function cookieHeader(cookie: SetCookie): string {
+  return `${cookie.name}=${cookie.value}`;
+}
+
+/** The parts of a tessera cookie value `v1.<token>.<keyId>.<signature>`. */
+export interface SignedValue {
+  format: string;
+  token: string;
+  keyId: string;
+  signature: string;
+}
+
+/** Split a tessera cookie value; throws if it does not have four parts. */
+export function parseSignedValue(value: string): SignedValue {
+  const parts = value.split('.');
+  if (parts.length !== 4) throw new Error(`not a v1 tessera cookie value: ${value}`);
+  const [format, token, keyId, signature] = parts as [string, string, string, string];
+  return { format, token, keyId, signature };
+}
+
+/** `base64url(SHA-256(token))`, computed independently of the library. */
+export function sha256Base64url(text: string): string {
+  return createHash('sha256').update(text).digest('base64url');
+}
