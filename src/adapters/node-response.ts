@@ -25,6 +25,20 @@ export interface CommitHooks {
 }
 
 type End = ServerResponse['end'];
+
+/** Headers that describe the app's body, dropped when a failed save replaces that body. */
+const REPRESENTATION_HEADERS = [
+  'content-length',
+  'content-type',
+  'content-encoding',
+  'content-language',
+  'content-range',
+  'etag',
+  'last-modified',
+  'location',
+  'set-cookie',
+  'transfer-encoding',
+];
 type WriteHead = ServerResponse['writeHead'];
 
 /** Patch `res` so that the session is committed before the response completes. */
@@ -45,12 +59,21 @@ export function commitBeforeEnd(res: ServerResponse, hooks: CommitHooks): void {
   };
 
   res.writeHead = function writeHead(this: ServerResponse, ...args: unknown[]) {
+    // Headers passed to writeHead would replace ours: move them onto the response first.
+    const headersAt = typeof args[1] === 'string' ? 2 : 1;
+    const given = args[headersAt];
+    if (typeof given === 'object' && given !== null && !res.headersSent) {
+      setAll(res, given as Record<string, unknown> | unknown[]);
+      args = args.slice(0, headersAt);
+    }
     applyHeaders();
     return originalWriteHead.apply(this, args);
   } as WriteHead;
 
   res.end = function end(this: ServerResponse, ...args: unknown[]) {
-    if (ending) return originalEnd.apply(this, args);
+    // A second end() while the first waits for the save is ignored, as express-session does:
+    // passing it through would end the response empty and make the first end() throw.
+    if (ending) return this;
     ending = true;
     hooks.save().then(
       () => {
@@ -64,7 +87,8 @@ export function commitBeforeEnd(res: ServerResponse, hooks: CommitHooks): void {
           return;
         }
         headersApplied = true; // no session headers on a failed save
-        for (const name of res.getHeaderNames()) res.removeHeader(name);
+        // Replace the body the app meant to send; keep its other headers (CSP, HSTS, ...).
+        for (const name of REPRESENTATION_HEADERS) res.removeHeader(name);
         res.statusCode = status;
         res.setHeader('Content-Type', 'text/plain; charset=utf-8');
         res.setHeader('Cache-Control', 'no-store');
@@ -73,6 +97,21 @@ export function commitBeforeEnd(res: ServerResponse, hooks: CommitHooks): void {
     );
     return this;
   } as End;
+}
+
+/** Apply a writeHead headers argument (an object, or a flat [name, value, ...] array). */
+function setAll(res: ServerResponse, headers: Record<string, unknown> | unknown[]): void {
+  const pairs: Array<[string, unknown]> = Array.isArray(headers)
+    ? Array.from({ length: Math.floor(headers.length / 2) }, (_, i) => [String(headers[2 * i]), headers[2 * i + 1]])
+    : Object.entries(headers);
+  for (const [name, value] of pairs) {
+    if (value === undefined) continue;
+    if (name.toLowerCase() === 'set-cookie') {
+      for (const cookie of Array.isArray(value) ? value : [value]) appendSetCookie(res, String(cookie));
+    } else {
+      res.setHeader(name, value as string | number | readonly string[]);
+    }
+  }
 }
 
 function appendSetCookie(res: ServerResponse, value: string): void {

@@ -26,11 +26,20 @@ import {
 /** Node-style callback. */
 export type Callback<T = void> = (error?: unknown, value?: T) => void;
 
-/** The `cookie` object of a stored express-session session. */
+/**
+ * The `cookie` object of a stored express-session session (express-session's `cookie.data`).
+ * It has no index signature, so express-session's own `Cookie` type fits it.
+ */
 export interface StoredCookie {
-  expires?: string | Date | null;
-  originalMaxAge?: number | null;
-  [key: string]: unknown;
+  expires?: string | Date | null | undefined;
+  originalMaxAge?: number | null | undefined;
+  httpOnly?: boolean | undefined;
+  path?: string | undefined;
+  domain?: string | undefined;
+  secure?: boolean | 'auto' | undefined;
+  sameSite?: boolean | string | undefined;
+  priority?: string | undefined;
+  partitioned?: boolean | undefined;
 }
 
 /** A session as express-session stores keep it: data plus a `cookie` object. */
@@ -39,13 +48,24 @@ export interface StoredSession {
   [key: string]: unknown;
 }
 
+/**
+ * The least a store method is given or gives back: an object with an optional `cookie`. The
+ * store API is typed with it (rather than {@link StoredSession}) so that stores typed with
+ * `@types/express-session` (whose `SessionData` has no index signature) fit
+ * {@link ExpressSessionStore} without a cast.
+ */
+export interface SessionShape {
+  cookie?: StoredCookie | undefined;
+}
+
 /** The API every express-session store has (callback style; some also return promises). */
 export interface ExpressSessionStore {
-  get(sid: string, callback: Callback<StoredSession | null>): unknown;
-  set(sid: string, session: StoredSession, callback?: Callback): unknown;
+  /** Calls back with the session stored under `sid`, or `null`/nothing when there is none. */
+  get(sid: string, callback: Callback<SessionShape | null>): unknown;
+  set(sid: string, session: SessionShape, callback?: Callback): unknown;
   destroy(sid: string, callback?: Callback): unknown;
-  touch?(sid: string, session: StoredSession, callback?: Callback): unknown;
-  all?(callback: Callback<StoredSession[] | Record<string, StoredSession> | null>): unknown;
+  touch?(sid: string, session: SessionShape, callback?: Callback): unknown;
+  all?(callback: Callback<SessionShape[] | Record<string, SessionShape> | null>): unknown;
   clear?(callback?: Callback): unknown;
   length?(callback: Callback<number>): unknown;
 }
@@ -137,16 +157,33 @@ export class LegacyStore implements Store {
     // The wrapped store belongs to the application, which closes its client itself.
   }
 
-  /** Read a session that express-session wrote under a raw id (for migration). */
+  /**
+   * Read a session that express-session wrote under a raw id (for migration). `null` when absent,
+   * when it is a tessera entry, or when its cookie has expired: a store without a TTL of its own
+   * may still hold it, and a session past its expiry must not come back through migration.
+   */
   async getLegacy(sid: string): Promise<StoredSession | null> {
+    // tessera's own entries share the key space: a signed `s:` cookie naming one of them (an
+    // index entry, a hashed session key) must never be "migrated" into someone's session.
+    if (this.#isOwnKey(sid)) return null;
     const entry = await this.#call<StoredSession | null>('get', sid);
-    if (entry === null || entry === undefined || typeof entry !== 'object' || 'tessera' in entry) return null;
+    if (entry === null || entry === undefined || typeof entry !== 'object') return null;
+    if ('tessera' in entry || 'tesseraUserIndex' in entry) return null;
+    if (typeof entry.cookie !== 'object' || entry.cookie === null) return null; // express-session always stores one
+    const expires = entry.cookie?.expires;
+    if (expires !== undefined && expires !== null && !(new Date(expires).getTime() > this.#now())) return null;
     return entry;
   }
 
   /** Delete a session that express-session wrote, once it has been migrated. */
   async deleteLegacy(sid: string): Promise<void> {
+    if (this.#isOwnKey(sid)) return;
     await this.#call('destroy', sid);
+  }
+
+  /** Whether an id is in tessera's part of the key space (index entries). */
+  #isOwnKey(sid: string): boolean {
+    return sid.startsWith(this.#indexPrefix);
   }
 
   async #indexKeys(userId: string): Promise<string[]> {
@@ -209,7 +246,9 @@ export class LegacyStore implements Store {
       const done = (error?: unknown, value?: unknown): void => {
         if (settled) return;
         settled = true;
-        if (error) reject(storeUnavailable(error));
+        // As express-session: a `get` failing with ENOENT (file stores) means "not found".
+        if (error && method === 'get' && (error as { code?: unknown }).code === 'ENOENT') resolve(null as T);
+        else if (error) reject(storeUnavailable(error));
         else resolve((value ?? null) as T);
       };
       try {

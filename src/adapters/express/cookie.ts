@@ -83,7 +83,13 @@ export class Cookie {
     if (ms !== null && typeof ms !== 'number' && !(ms instanceof Date)) {
       throw new TypeError('maxAge must be a number or Date');
     }
-    this.expires = typeof ms === 'number' ? new Date(this.#now() + ms) : ms;
+    if (typeof ms === 'number') {
+      // One reading of the clock, so originalMaxAge is exactly `ms` (no 1 ms drift).
+      this.#expires = new Date(this.#now() + ms);
+      this.originalMaxAge = ms;
+    } else {
+      this.expires = ms;
+    }
   }
 
   /** The attributes, as express-session's `cookie.data`. */

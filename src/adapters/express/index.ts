@@ -16,7 +16,7 @@ import type { Store as TesseraStore } from '../../store/types.js';
 import { commitBeforeEnd } from '../node-response.js';
 import { Cookie, type CookieInit } from './cookie.js';
 import { isTesseraStore, toEngineOptions, type ExpressSessionOptions } from './options.js';
-import { createSessionObject, syncCookie, type SessionBinding, type SessionObject } from './session-object.js';
+import { Session, createSessionObject, syncCookie, type SessionBinding, type SessionObject } from './session-object.js';
 import { MemoryStore, Store } from './store.js';
 import { requireFresh } from './guards.js';
 
@@ -29,6 +29,20 @@ interface ExpressRequest extends IncomingMessage {
   originalUrl?: string;
   secure?: boolean;
   ip?: string;
+}
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /**
+       * tessera's full session API for this request (set by `tessera/express`): `signIn`,
+       * `signOut`, `listSessions`, `requireFresh`, deadlines, ... `req.session` keeps
+       * express-session's shape (type it with `@types/express-session`).
+       */
+      tessera: RequestSession;
+    }
+  }
 }
 
 /** The middleware `session()` returns. */
@@ -46,15 +60,10 @@ export interface SessionFunction {
   MemoryStore: typeof MemoryStore;
   /** The class of `req.session.cookie`. */
   Cookie: typeof Cookie;
-  /** The constructor name of `req.session` objects (for `instanceof`-free checks, kept for compatibility). */
+  /** The constructor of `req.session` objects: not callable, but `req.session instanceof session.Session` holds. */
   Session: typeof Session;
   /** Express middleware: 403 `NOT_FRESH` unless the user signed in within `maxAge` ms. */
   requireFresh: typeof requireFresh;
-}
-
-/** `session.Session`: `req.session` objects are created by the middleware; this mirrors express-session's export. */
-function Session(this: unknown): never {
-  throw new TypeError('tessera: req.session objects are created by the session middleware');
 }
 
 /**
@@ -66,9 +75,11 @@ function Session(this: unknown): never {
  */
 function session(options: ExpressSessionOptions): SessionMiddleware {
   const given = options?.store;
-  const legacyStore = given !== undefined && !isTesseraStore(given) ? new LegacyStore(given) : undefined;
-  const store: TesseraStore = legacyStore ?? (isTesseraStore(given) ? given : defaultStore());
-  const migrateFrom = legacyStore ?? (options?.migrateFrom ? new LegacyStore(options.migrateFrom) : undefined);
+  // Wrapped express-session stores share the session clock (expiry of records and old sessions).
+  const legacyOptions = options?.now ? { now: options.now } : {};
+  const legacyStore = given !== undefined && !isTesseraStore(given) ? new LegacyStore(given, legacyOptions) : undefined;
+  const store: TesseraStore = legacyStore ?? (isTesseraStore(given) ? given : defaultStore(options?.now));
+  const migrateFrom = legacyStore ?? (options?.migrateFrom ? new LegacyStore(options.migrateFrom, legacyOptions) : undefined);
   const engine = createSessions(toEngineOptions(options, store), migrateFrom ? { legacy: legacySource(migrateFrom) } : {});
   const cookieOptions = engine.options.cookie;
   const cookieInit: CookieInit = {
@@ -112,6 +123,10 @@ function session(options: ExpressSessionOptions): SessionMiddleware {
 
     commitBeforeEnd(res, {
       async save() {
+        // A store call already failed in this request and the app answered with an error page:
+        // leave that response alone rather than fail a second time over it. (An app that answers
+        // success despite the failure gets one more save attempt, and a 503 if it fails too.)
+        if (rs.storeFailed && res.statusCode >= 500) return;
         if (current !== undefined && req.session !== current) {
           // The app removed req.session (express-session's `unset`).
           if (unset === 'destroy') await rs.destroy();
@@ -143,7 +158,8 @@ function legacySource(store: LegacyStore): LegacySource {
   };
 }
 
-function defaultStore(): TesseraStore {
+/** The store used when none is given: in memory, on the session clock. */
+function defaultStore(now: (() => number) | undefined): TesseraStore {
   if (process.env['NODE_ENV'] === 'production') {
     process.emitWarning(
       'tessera: no store was given, so sessions live in this process only and are lost on restart. ' +
@@ -151,7 +167,7 @@ function defaultStore(): TesseraStore {
       { code: 'TESSERA_MEMORY_STORE' },
     );
   }
-  return new TesseraMemoryStore();
+  return new TesseraMemoryStore(now === undefined ? {} : { now });
 }
 
 function requestInfo(req: ExpressRequest, proxy: boolean | undefined): RequestInfo {
@@ -177,10 +193,11 @@ function isSecure(req: ExpressRequest, proxy: boolean | undefined): boolean {
   return first === 'https';
 }
 
+/** The original URL's path (an app may rewrite `req.url`); an empty one is `/`, as in express-session. */
 function pathOf(req: ExpressRequest): string {
-  const url = req.originalUrl ?? req.url ?? '/';
+  const url = req.originalUrl || req.url || '/';
   const query = url.indexOf('?');
-  return query === -1 ? url : url.slice(0, query);
+  return (query === -1 ? url : url.slice(0, query)) || '/';
 }
 
 const exported = Object.assign(session, { Store, MemoryStore, Cookie, Session, requireFresh }) as SessionFunction;

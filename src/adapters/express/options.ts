@@ -82,11 +82,21 @@ export function toEngineOptions(options: ExpressSessionOptions, store: TesseraSt
   if (options.unset !== undefined && options.unset !== 'keep' && options.unset !== 'destroy') {
     throw new TesseraError('INVALID_OPTION', 'unset option must be "destroy" or "keep"');
   }
+  // As express-session: a genid that is not a function is a mistake worth failing on. A function
+  // is accepted and never called (tokens are always 256-bit CSPRNG values).
+  if (options.genid !== undefined && typeof options.genid !== 'function') {
+    throw new TesseraError('INVALID_OPTION', 'genid option must be a function');
+  }
+  // express-session 1.19 also takes `cookie: (req) => options`; tessera's cookie attributes are
+  // fixed at construction, so refuse it loudly rather than ignore the app's settings.
+  if (options.cookie !== undefined && (typeof options.cookie !== 'object' || options.cookie === null)) {
+    throw new TesseraError('INVALID_OPTION', 'cookie option must be an object (a per-request cookie function is not supported)');
+  }
   const init = options.cookie ?? {};
   const maxAge = cookieMaxAge(init);
   const cookie: CookieOptions = {
     name: options.name ?? 'connect.sid',
-    secure: init.secure ?? (process.env['NODE_ENV'] === 'production' ? true : 'auto'),
+    secure: init.secure ?? defaultSecure(options.name),
     sameSite: sameSiteOf(init.sameSite),
     path: init.path ?? '/',
     maxAge,
@@ -116,6 +126,15 @@ export function toEngineOptions(options: ExpressSessionOptions, store: TesseraSt
   return engine;
 }
 
+/**
+ * `Secure` unless told otherwise: always in production and for `__Host-`/`__Secure-` names
+ * (browsers refuse those without it), else `'auto'` so plain-HTTP development still works.
+ */
+function defaultSecure(name: string | undefined): boolean | 'auto' {
+  if (name?.startsWith('__Host-') || name?.startsWith('__Secure-')) return true;
+  return process.env['NODE_ENV'] === 'production' ? true : 'auto';
+}
+
 function cookieMaxAge(init: CookieInit): number | null {
   if (typeof init.maxAge === 'number') return init.maxAge;
   if (init.expires instanceof Date) return Math.max(1, init.expires.getTime() - Date.now());
@@ -127,6 +146,10 @@ function sameSiteOf(value: CookieInit['sameSite']): 'lax' | 'strict' | 'none' {
   if (typeof value === 'string') {
     const lower = value.toLowerCase();
     if (lower === 'lax' || lower === 'strict' || lower === 'none') return lower;
+    if (lower === 'auto') {
+      // express-session's 'auto' (None over HTTPS, Lax over HTTP) needs a per-request SameSite.
+      throw new TesseraError('INVALID_OPTION', "cookie.sameSite: 'auto' is not supported; use 'lax', 'strict', or 'none' with secure: true");
+    }
     throw new TesseraError('INVALID_OPTION', `cookie.sameSite: unknown value ${JSON.stringify(value)}`);
   }
   // express-session's default (no attribute) and `false` both become Lax: the browsers' own default.

@@ -105,7 +105,7 @@ const methods: Omit<SessionMethods, 'id' | 'cookie' | 'userId'> & ThisType<Sessi
     return settle(
       b.rs.reload().then((found) => {
         if (!found) throw new Error('failed to load session');
-        this.cookie = new Cookie({ ...b.cookieInit, maxAge: b.rs.cookieMaxAge }, b.now);
+        this.cookie = cookieView(b);
       }),
       callback,
     );
@@ -115,6 +115,9 @@ const methods: Omit<SessionMethods, 'id' | 'cookie' | 'userId'> & ThisType<Sessi
     return settle(
       Promise.resolve().then(() => {
         syncCookie(this);
+        // As express-session's save(): write now even if unchanged (a new, empty session too).
+        // The end of the request then has nothing left to write.
+        b.rs.forceWrite();
         return b.rs.save();
       }),
       callback,
@@ -159,6 +162,17 @@ const prototype: object = Object.create(Object.prototype, {
   userId: { get: function (this: object) { return bindingOf(this).rs.userId; }, configurable: true },
 });
 
+/**
+ * `session.Session`: express-session exports the constructor of `req.session`. Here the
+ * middleware creates those objects, so the constructor only throws; its `prototype` is theirs,
+ * so `req.session instanceof session.Session` holds and methods added to the prototype are seen.
+ */
+export function Session(this: unknown): never {
+  throw new TypeError('tessera: req.session objects are created by the session middleware');
+}
+Object.defineProperty(prototype, 'constructor', { value: Session, writable: true, configurable: true });
+Session.prototype = prototype;
+
 /** Names that are not session data. */
 const RESERVED = new Set<string | symbol>([...Object.keys(methods), 'id', 'userId', 'cookie']);
 
@@ -176,10 +190,24 @@ export function syncCookie(session: SessionObject): void {
   b.rs.idleTimeoutOverride = wanted ?? undefined;
 }
 
+/**
+ * The `req.session.cookie` of a binding. A persistent cookie expires `maxAge` after the session
+ * was last seen (when tessera last sent it), so `cookie.maxAge` reads the time left, as
+ * express-session's does; `originalMaxAge` is the full lifetime.
+ */
+function cookieView(binding: SessionBinding): Cookie {
+  const maxAge = binding.rs.cookieMaxAge;
+  if (maxAge === null) return new Cookie({ ...binding.cookieInit, maxAge: null }, binding.now);
+  return new Cookie(
+    { ...binding.cookieInit, expires: new Date(binding.rs.lastSeenAt + maxAge), originalMaxAge: maxAge },
+    binding.now,
+  );
+}
+
 /** Create `req.session` for a binding. */
 export function createSessionObject(binding: SessionBinding): SessionObject {
   const target = Object.create(prototype) as Record<string | symbol, unknown>;
-  target['cookie'] = new Cookie({ ...binding.cookieInit, maxAge: binding.rs.cookieMaxAge }, binding.now);
+  target['cookie'] = cookieView(binding);
   const data = binding.rs.data;
   const proxy = new Proxy(target, {
     get(t, prop, receiver) {
