@@ -1,0 +1,55 @@
+/**
+ * Start the demo: `npm start`, then open http://localhost:3000.
+ *
+ * Environment:
+ * - `PORT`: port to listen on (default 3000).
+ * - `SESSION_SECRET`: cookie signing secret, at least 32 bytes. Without it a random one is made
+ *   at startup, so sessions do not survive a restart.
+ * - `TESSERA_DB`: SQLite file (default `demo/tessera-demo.db`).
+ * - `NODE_ENV=production`: behind TLS; `__Host-sid` cookie, always `Secure`.
+ * - `TRUST_PROXY=1`: trust one reverse proxy's `X-Forwarded-*` headers.
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { createApp } from './app.js';
+
+const port = Number(process.env['PORT'] ?? 3000);
+const database = process.env['TESSERA_DB'] ?? fileURLToPath(new URL('./tessera-demo.db', import.meta.url));
+let secret = process.env['SESSION_SECRET'];
+if (secret === undefined || secret === '') {
+  secret = randomBytes(32).toString('base64url');
+  console.log('No SESSION_SECRET set: using a random one, so sessions will not survive a restart.');
+}
+
+const { app, close } = await createApp({
+  secret,
+  database,
+  production: process.env['NODE_ENV'] === 'production',
+  trustProxy: process.env['TRUST_PROXY'] === '1',
+});
+
+const server = app.listen(port, (error) => {
+  if (error) {
+    console.error(`Cannot listen on port ${port}: ${error.message}`);
+    void close().finally(() => process.exit(1));
+    return;
+  }
+  console.log(`tessera demo on http://localhost:${port} (sessions in ${database})`);
+});
+
+function shutdown(): void {
+  server.close(() => {
+    close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  });
+  // Keep-alive connections would hold close() open; end idle ones now.
+  server.closeIdleConnections();
+}
+process.once('SIGINT', shutdown);
+process.once('SIGTERM', shutdown);

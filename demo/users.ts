@@ -1,0 +1,72 @@
+/**
+ * The demo's user directory: two users whose passwords are hashed with Argon2id when the app
+ * starts. A real app keeps the hashes in its database; the checks are the same.
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import { hash, verify } from '@node-rs/argon2';
+
+/** A signed-in user as the pages show them. */
+export interface User {
+  /** Stable id, passed to `req.session.signIn()`. */
+  id: string;
+  /** What the pages call them. */
+  name: string;
+}
+
+/** Demo credentials. Shown on the sign-in page: never do this with real accounts. */
+export const DEMO_USERS = [
+  { id: 'alice', name: 'Alice', password: 'alice-demo-password' },
+  { id: 'bob', name: 'Bob', password: 'bob-demo-password' },
+] as const;
+
+/**
+ * Argon2id with OWASP's minimum parameters (19 MiB, 2 passes, 1 lane). Argon2id is also
+ * @node-rs/argon2's default algorithm; the stored PHC string starts with `$argon2id$`.
+ */
+const HASH_OPTIONS = { memoryCost: 19_456, timeCost: 2, parallelism: 1 };
+
+/** Longest password accepted: Argon2 handles any length, but there is no reason to hash megabytes. */
+const MAX_PASSWORD_LENGTH = 1024;
+
+interface StoredUser extends User {
+  passwordHash: string;
+}
+
+/** Looks users up and checks passwords. */
+export interface UserDirectory {
+  /** The user whose password this is, or `null`: one answer for an unknown user and a wrong password. */
+  authenticate(username: string, password: string): Promise<User | null>;
+  /** A user by id, or `null`. */
+  find(id: string): User | null;
+}
+
+/** Hash a password for storage: a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$...`). */
+export function hashPassword(password: string): Promise<string> {
+  return hash(password, HASH_OPTIONS);
+}
+
+/** Hash the demo users' passwords and return the directory. */
+export async function createUserDirectory(): Promise<UserDirectory> {
+  const users = new Map<string, StoredUser>();
+  for (const { id, name, password } of DEMO_USERS) {
+    users.set(id, { id, name, passwordHash: await hashPassword(password) });
+  }
+  // An unknown user is checked against this hash, so that both failures take the same time and
+  // the response time does not tell which usernames exist.
+  const decoyHash = await hashPassword(randomBytes(32).toString('base64url'));
+
+  return {
+    async authenticate(username, password) {
+      const user = users.get(username.trim().toLowerCase());
+      if (password.length > MAX_PASSWORD_LENGTH) return null;
+      // verify() compares in constant time and reads the parameters from the PHC string.
+      const valid = await verify(user?.passwordHash ?? decoyHash, password);
+      return valid && user !== undefined ? { id: user.id, name: user.name } : null;
+    },
+    find(id) {
+      const user = users.get(id);
+      return user === undefined ? null : { id: user.id, name: user.name };
+    },
+  };
+}
