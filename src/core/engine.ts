@@ -110,23 +110,12 @@ export class Engine {
 
   async #startLegacy(sid: string, request: RequestInfo): Promise<SessionStart> {
     const legacy = this.#legacy!;
-    let data: SessionData | null;
-    try {
-      data = await legacy.load(sid);
-    } catch (error) {
-      throw this.#storeFailure('legacy_get', error, request);
-    }
+    const data = await this.#call('legacy_get', request, () => legacy.load(sid));
     if (data === null) {
       this.emit('invalid_token', request, null, null, { reason: 'unknown_session' });
       return { token: null, record: null, staleCookie: true, resign: false };
     }
-    const remove = async (): Promise<void> => {
-      try {
-        await legacy.remove(sid);
-      } catch (error) {
-        throw this.#storeFailure('legacy_delete', error, request);
-      }
-    };
+    const remove = (): Promise<void> => this.#call('legacy_delete', request, () => legacy.remove(sid));
     return { token: null, record: null, staleCookie: false, resign: false, legacy: { data, remove } };
   }
 
@@ -178,48 +167,27 @@ export class Engine {
 
   /** @internal store read with failure reporting. */
   async read(key: string, request: RequestInfo | undefined): Promise<SessionRecord | null> {
-    try {
-      return await this.#store.get(key);
-    } catch (error) {
-      throw this.#storeFailure('get', error, request);
-    }
+    return this.#call('get', request, () => this.#store.get(key));
   }
 
   /** @internal store write with failure reporting. */
   async write(key: string, record: SessionRecord, expectVersion: number | null, request: RequestInfo): Promise<boolean> {
-    try {
-      return await this.#store.set(key, record, { expectVersion });
-    } catch (error) {
-      throw this.#storeFailure('set', error, request);
-    }
+    return this.#call('set', request, () => this.#store.set(key, record, { expectVersion }));
   }
 
   /** @internal */
   async touch(key: string, lastSeenAt: number, expiresAt: number, request: RequestInfo): Promise<boolean> {
-    try {
-      return await this.#store.touch(key, lastSeenAt, expiresAt);
-    } catch (error) {
-      throw this.#storeFailure('touch', error, request);
-    }
+    return this.#call('touch', request, () => this.#store.touch(key, lastSeenAt, expiresAt));
   }
 
   /** @internal */
   async remove(key: string, request: RequestInfo | undefined): Promise<void> {
-    try {
-      await this.#store.delete(key);
-    } catch (error) {
-      throw this.#storeFailure('delete', error, request);
-    }
+    await this.#call('delete', request, () => this.#store.delete(key));
   }
 
   /** @internal live sessions of a user. */
   async listUser(userId: string, request: RequestInfo | undefined): Promise<UserSessionEntry[]> {
-    let entries: UserSessionEntry[];
-    try {
-      entries = await this.#store.listByUser(userId);
-    } catch (error) {
-      throw this.#storeFailure('listByUser', error, request);
-    }
+    const entries = await this.#call('listByUser', request, () => this.#store.listByUser(userId));
     const now = this.options.now();
     return entries.filter((entry) => expiryReason(entry.record, this.options, now) === null);
   }
@@ -246,12 +214,8 @@ export class Engine {
     exceptKey?: string,
     reason: 'sign_out_everywhere' | 'sign_out_others' | 'admin' = 'admin',
   ): Promise<number> {
-    let count: number;
-    try {
-      count = await this.#store.deleteByUser(userId, exceptKey === undefined ? {} : { exceptKey });
-    } catch (error) {
-      throw this.#storeFailure('deleteByUser', error, request);
-    }
+    const options = exceptKey === undefined ? {} : { exceptKey };
+    const count = await this.#call('deleteByUser', request, () => this.#store.deleteByUser(userId, options));
     if (count > 0) this.emit('revoked', request, null, userId, { reason, count });
     return count;
   }
@@ -284,6 +248,27 @@ export class Engine {
   /** Whether a store call failed while serving this request. */
   storeFailed(request: RequestInfo): boolean {
     return this.#failed.has(request);
+  }
+
+  /**
+   * Run one store call with the `storeTimeout` deadline. Any failure, a timeout included,
+   * becomes `STORE_UNAVAILABLE`, is reported as a `store_error` event, and marks the request.
+   */
+  async #call<T>(operation: string, request: RequestInfo | undefined, run: () => Promise<T>): Promise<T> {
+    const limit = this.options.storeTimeout;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const call = run();
+      if (limit === Infinity) return await call;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`store ${operation} timed out after ${limit} ms`)), limit);
+      });
+      return await Promise.race([call, timeout]);
+    } catch (error) {
+      throw this.#storeFailure(operation, error, request);
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+    }
   }
 
   #storeFailure(operation: string, error: unknown, request: RequestInfo | undefined): TesseraError {

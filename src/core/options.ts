@@ -51,6 +51,12 @@ export interface SessionOptions {
   clearSiteData?: string | false;
   /** Bound on compare-and-set retries when concurrent requests change one session. @default 32 */
   maxWriteRetries?: number;
+  /**
+   * Deadline of one store call in ms; past it the call fails with `STORE_UNAVAILABLE` (an
+   * adapter answers 503) instead of holding the request. `Infinity` disables it.
+   * @default 1_000
+   */
+  storeTimeout?: number;
   /** Allow `secure: false` cookies when `NODE_ENV` is `production`. @default false */
   allowInsecureCookie?: boolean;
   /** The clock, in ms since epoch. Inject one in tests; never sleep. @default Date.now */
@@ -74,6 +80,7 @@ export interface ResolvedOptions {
   sessionLimitPolicy: 'evict-oldest' | 'reject';
   clearSiteData: string | false;
   maxWriteRetries: number;
+  storeTimeout: number;
   now: () => number;
   onEvent: EventListener | undefined;
 }
@@ -101,6 +108,7 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     sessionLimitPolicy: options.sessionLimitPolicy ?? 'evict-oldest',
     clearSiteData: options.clearSiteData ?? '"cache", "cookies", "storage"',
     maxWriteRetries: options.maxWriteRetries ?? 32,
+    storeTimeout: options.storeTimeout ?? 1_000,
     now: options.now ?? Date.now,
     onEvent: options.onEvent,
   };
@@ -112,6 +120,7 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
   if (!Number.isInteger(resolved.maxWriteRetries) || resolved.maxWriteRetries < 0) {
     fail('maxWriteRetries must be a non-negative integer');
   }
+  if (!(resolved.storeTimeout > 0)) fail('storeTimeout must be a positive number of milliseconds (or Infinity)');
   if (typeof resolved.now !== 'function') fail('now must be a function returning ms since epoch');
   return resolved;
 }

@@ -65,6 +65,8 @@ export interface ExpressSessionOptions {
   clearSiteData?: string | false;
   /** tessera: allow `secure: false` in production. @default false */
   allowInsecureCookie?: boolean;
+  /** tessera: deadline of one store call in ms. @default 1_000 */
+  storeTimeout?: number;
   /** tessera: status of a response whose session could not be saved. @default 503 */
   storeErrorStatus?: number;
   /** tessera: the clock, ms since epoch. @default Date.now */
@@ -123,6 +125,7 @@ export function toEngineOptions(options: ExpressSessionOptions, store: TesseraSt
   if (options.clearSiteData !== undefined) engine.clearSiteData = options.clearSiteData;
   if (options.allowInsecureCookie !== undefined) engine.allowInsecureCookie = options.allowInsecureCookie;
   if (options.now !== undefined) engine.now = options.now;
+  if (options.storeTimeout !== undefined) engine.storeTimeout = options.storeTimeout;
   return engine;
 }
 
