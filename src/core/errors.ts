@@ -12,6 +12,8 @@
  * - `NOT_AUTHENTICATED`: an operation needs a signed-in session; 401.
  * - `NOT_FRESH`: a step-up check failed because the user authenticated too long ago; 403.
  * - `SESSION_LIMIT`: the per-user session limit was reached with the `reject` policy; 403.
+ * - `CROSS_SITE`: a state-changing request came from another site, or carried no valid CSRF
+ *   token where the browser sent no origin information; 403.
  * - `SESSION_ENDED`: the session was destroyed or regenerated earlier in this request and the
  *   old handle was used again; 500 (a programming error).
  */
@@ -22,6 +24,7 @@ export const ERROR_STATUS = {
   NOT_AUTHENTICATED: 401,
   NOT_FRESH: 403,
   SESSION_LIMIT: 403,
+  CROSS_SITE: 403,
   SESSION_ENDED: 500,
 } as const;
 

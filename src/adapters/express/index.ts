@@ -19,6 +19,7 @@ import { isTesseraStore, toEngineOptions, type ExpressSessionOptions } from './o
 import { Session, createSessionObject, syncCookie, type SessionBinding, type SessionObject } from './session-object.js';
 import { MemoryStore, Store } from './store.js';
 import { requireFresh } from './guards.js';
+import { createCsrf, type CsrfOptions } from './csrf.js';
 
 /** The request as the middleware sees it: Node's, plus what Express adds when present. */
 interface ExpressRequest extends IncomingMessage {
@@ -49,6 +50,11 @@ declare global {
 export type SessionMiddleware = ((req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => Promise<void>) & {
   /** The engine, for admin calls (`listUserSessions`, `revokeUser`) and `close()`. */
   readonly engine: Engine;
+  /**
+   * CSRF middleware for these sessions; mount it after the session middleware. Refuses
+   * cross-site state-changing requests (`CROSS_SITE`, 403) and adds `req.csrfToken()`.
+   */
+  csrf(options?: CsrfOptions): (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
 };
 
 /** `session(options)`: the middleware factory, with express-session's statics. */
@@ -142,7 +148,7 @@ function session(options: ExpressSessionOptions): SessionMiddleware {
     });
     next();
   };
-  return Object.assign(middleware, { engine });
+  return Object.assign(middleware, { engine, csrf: (csrfOptions?: CsrfOptions) => createCsrf(engine, csrfOptions) });
 }
 
 /** The express-session migration source over a legacy store. */
@@ -204,4 +210,4 @@ const exported = Object.assign(session, { Store, MemoryStore, Cookie, Session, r
 
 export default exported;
 
-export type { ExpressSessionOptions, SessionObject, CookieInit, ExpressSessionStore };
+export type { ExpressSessionOptions, SessionObject, CookieInit, ExpressSessionStore, CsrfOptions };
