@@ -89,6 +89,7 @@ export class LegacyStore implements Store {
   readonly #indexPrefix: string;
   readonly #now: () => number;
   readonly #queues = new Map<string, Promise<unknown>>();
+  #closed = false;
 
   constructor(store: ExpressSessionStore, options: LegacyStoreOptions = {}) {
     this.store = store;
@@ -153,8 +154,13 @@ export class LegacyStore implements Store {
     return count;
   }
 
+  /**
+   * Mark this adapter closed: every later call rejects with `STORE_UNAVAILABLE`, as the Store
+   * contract asks. The wrapped store is left open: it (and its client) belongs to the application,
+   * which may still use it elsewhere and closes it itself.
+   */
   async close(): Promise<void> {
-    // The wrapped store belongs to the application, which closes its client itself.
+    this.#closed = true;
   }
 
   /**
@@ -241,6 +247,7 @@ export class LegacyStore implements Store {
 
   /** Call a callback-style method (that may also return a promise) as a promise. */
   #call<T>(method: 'get' | 'set' | 'destroy', ...args: unknown[]): Promise<T> {
+    if (this.#closed) return Promise.reject(storeUnavailable(new Error('the LegacyStore was closed')));
     return new Promise<T>((resolve, reject) => {
       let settled = false;
       const done = (error?: unknown, value?: unknown): void => {
