@@ -7,6 +7,10 @@ export default defineConfig({
     'stores/memory': 'src/store/memory.ts',
     'stores/sqlite': 'src/store/sqlite.ts',
     'stores/legacy': 'src/store/legacy.ts',
+    'stores/postgres': 'src/store/postgres.ts',
+    'stores/mysql': 'src/store/mysql.ts',
+    'stores/redis': 'src/store/redis.ts',
+    logging: 'src/logging.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,
@@ -18,5 +22,5 @@ export default defineConfig({
   shims: true,
   // `require('tessera/express')` must be the session function itself, as with express-session.
   cjsInterop: true,
-  external: ['better-sqlite3'],
+  external: ['better-sqlite3', 'pg', 'mysql2', 'redis', 'ioredis'],
 });

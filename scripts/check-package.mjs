@@ -34,6 +34,19 @@ const { default: esmSession } = await import(`${pkg.name}/express`);
 check(typeof esmSession === 'function' && typeof esmSession.MemoryStore === 'function',
   "import session from 'tessera/express' is not the session function");
 
+// Stores that load a driver lazily must find it from both builds (esbuild's ESM output has no
+// working bare `require`).
+const { SqliteStore: EsmSqlite } = await import(`${pkg.name}/stores/sqlite`);
+const { SqliteStore: CjsSqlite } = require(`${pkg.name}/stores/sqlite`);
+for (const [build, Store] of [['ESM', EsmSqlite], ['CJS', CjsSqlite]]) {
+  try {
+    const store = new Store({ database: ':memory:' });
+    await store.close();
+  } catch (error) {
+    failures.push(`${build} SqliteStore cannot open a database: ${error.message}`);
+  }
+}
+
 const [packed] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
 const stray = packed.files.map((f) => f.path).filter((p) => !p.startsWith('dist/') && !['package.json', 'README.md', 'LICENSE'].includes(p));
 check(stray.length === 0, `npm pack would publish files outside dist/: ${stray.join(', ')}`);

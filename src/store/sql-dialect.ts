@@ -42,9 +42,14 @@ interface Dialect {
   readonly types: { key: string; userId: string; int: string; record: string };
   /** MySQL has no `CREATE INDEX IF NOT EXISTS`: declare indexes inside `CREATE TABLE`. */
   readonly inlineIndexes: boolean;
+  /** Text after the column list of `CREATE TABLE` (the storage engine). */
+  readonly tableOptions: string;
   /** `INSERT ... <tail>` that turns a key conflict into an update of `columns`. */
   readonly upsertTail: (columns: readonly string[]) => string;
-  /** Head and tail of an `INSERT` that does nothing on a key conflict. */
+  /**
+   * Head and tail of an `INSERT` that does nothing on a key conflict (MySQL: a plain `INSERT`
+   * whose duplicate-key error its driver reports as 0 rows).
+   */
   readonly insertIgnore: readonly [head: string, tail: string];
   /** (now, limit) → delete a batch of expired rows. */
   readonly purge: (table: string, key: string, expiresAt: string) => string;
@@ -64,6 +69,7 @@ const DIALECTS: Readonly<Record<SqlDialect, Dialect>> = {
     quote: doubleQuote,
     types: { key: 'TEXT', userId: 'TEXT', int: 'INTEGER', record: 'TEXT' },
     inlineIndexes: false,
+    tableOptions: '',
     upsertTail: onConflict,
     insertIgnore: ['INSERT INTO', 'ON CONFLICT DO NOTHING'],
     purge: purgeBySubquery,
@@ -73,26 +79,37 @@ const DIALECTS: Readonly<Record<SqlDialect, Dialect>> = {
     quote: doubleQuote,
     types: { key: 'TEXT', userId: 'TEXT', int: 'BIGINT', record: 'TEXT' },
     inlineIndexes: false,
+    tableOptions: '',
     upsertTail: onConflict,
     insertIgnore: ['INSERT INTO', 'ON CONFLICT DO NOTHING'],
-    purge: purgeBySubquery,
+    // SKIP LOCKED: purges of several app instances take different rows instead of queueing.
+    purge: (t, k, e) =>
+      `DELETE FROM ${t} WHERE ${k} IN (SELECT ${k} FROM ${t} WHERE ${e} <= ? LIMIT ? FOR UPDATE SKIP LOCKED)`,
     numbered: true,
   },
   mysql: {
     quote: (name) => `\`${name}\``,
-    // Keys and user ids compare case-sensitively (binary collations); keys are base64url.
+    // Keys and user ids are bytes: VARCHAR `_bin` collations are PAD SPACE (all of MariaDB's,
+    // MySQL's but the `_0900_` ones), so 'alice' = 'alice ' would list and delete another
+    // user's sessions.
+    // The record's character set is explicit: the server's default may not be utf8mb4.
     types: {
-      key: 'VARCHAR(255) CHARACTER SET ascii COLLATE ascii_bin',
-      userId: 'VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin',
+      key: 'VARBINARY(255)',
+      userId: 'VARBINARY(255)',
       int: 'BIGINT',
-      record: 'MEDIUMTEXT',
+      record: 'MEDIUMTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin',
     },
     inlineIndexes: true,
+    tableOptions: ' ENGINE=InnoDB',
     upsertTail: (columns) =>
       'ON DUPLICATE KEY UPDATE ' + columns.map((c) => `${c} = VALUES(${c})`).join(', '),
-    insertIgnore: ['INSERT IGNORE INTO', ''],
-    // MySQL supports neither LIMIT in an IN subquery nor needs one: DELETE takes LIMIT.
-    purge: (t, _k, e) => `DELETE FROM ${t} WHERE ${e} <= ? LIMIT ?`,
+    // Not `INSERT IGNORE`: it also turns "data too long" into a silent truncation of user_id.
+    // The MySQL driver reports the duplicate-key error of a plain INSERT as 0 rows instead.
+    insertIgnore: ['INSERT INTO', ''],
+    // MySQL supports neither LIMIT in an IN subquery nor needs one: DELETE takes LIMIT. The
+    // ORDER BY (served by the expires_at index, which ends with the key) makes the batch
+    // deterministic, so statement-based replication does not flag it as unsafe.
+    purge: (t, k, e) => `DELETE FROM ${t} WHERE ${e} <= ? ORDER BY ${e}, ${k} LIMIT ?`,
     numbered: false,
   },
 };
@@ -124,7 +141,7 @@ export function buildStatements(dialectName: SqlDialect, tableName: string): Sql
     ...(d.inlineIndexes ? indexes.map(([name, column]) => `INDEX ${name} (${column})`) : []),
   ];
   const create = [
-    `CREATE TABLE IF NOT EXISTS ${t} (${columns.join(', ')})`,
+    `CREATE TABLE IF NOT EXISTS ${t} (${columns.join(', ')})${d.tableOptions}`,
     ...(d.inlineIndexes
       ? []
       : indexes.map(([name, column]) => `CREATE INDEX IF NOT EXISTS ${name} ON ${t} (${column})`)),

@@ -40,6 +40,7 @@ export interface SqlDriver {
    * Run a statement that returns no rows.
    * @returns the number of rows inserted, updated or deleted. For an `UPDATE`, rows matched
    * must count even when their values did not change (MySQL: connect with `CLIENT_FOUND_ROWS`).
+   * A `mysql` driver reports an `INSERT` refused by a duplicate key as 0 rows, not an error.
    */
   execute(sql: string, params: readonly SqlValue[]): Promise<number> | number;
   /** Release the connection (called once by {@link SqlStore.close}). */
@@ -73,6 +74,8 @@ export interface PurgeOptions {
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,47}$/;
+/** Attempts at creating the table and its indexes before a call fails (see `#createTable`). */
+const CREATE_PASSES = 3;
 
 /**
  * A {@link Store} on any SQL database reachable through a {@link SqlDriver}.
@@ -236,7 +239,17 @@ export class SqlStore implements Store {
   }
 
   async #createTable(): Promise<void> {
-    for (const statement of this.#sql.create) await this.#driver.execute(statement, []);
+    // When several processes create the table at once, PostgreSQL fails the losers' `IF NOT
+    // EXISTS` with a duplicate-key error as soon as the winner commits; another pass then finds
+    // everything in place. Any other failure fails every pass and is reported.
+    for (let pass = 1; ; pass++) {
+      try {
+        for (const statement of this.#sql.create) await this.#driver.execute(statement, []);
+        return;
+      } catch (err) {
+        if (pass >= CREATE_PASSES) throw err;
+      }
+    }
   }
 }
 

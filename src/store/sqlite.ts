@@ -112,8 +112,9 @@ function openDatabase(path: string, busyTimeoutMs: number): SqliteDatabaseLike {
 }
 
 function loadBetterSqlite3(): BetterSqliteConstructor {
-  // `require` exists in the CommonJS build; the ESM build makes one.
-  const load = typeof require === 'function' ? require : createRequire(import.meta.url);
+  // Not the bare `require`: esbuild's ESM output replaces it with a stub that throws. tsup's
+  // shims give the CommonJS build an `import.meta.url`.
+  const load = createRequire(import.meta.url);
   try {
     const mod = load('better-sqlite3') as BetterSqliteConstructor | { default: BetterSqliteConstructor };
     return 'default' in mod ? mod.default : mod;

@@ -1,0 +1,230 @@
+/**
+ * PostgresStore against the PostgreSQL server at `DATABASE_URL` (see test/helpers/sql-servers.ts):
+ * the conformance suite, then what is specific to this store. Every table this file creates has
+ * a name unique to the run and is dropped afterwards.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { isTesseraError } from '../../src/core/errors.js';
+import { PostgresStore, type PostgresStoreOptions } from '../../src/store/postgres.js';
+import { buildStatements } from '../../src/store/sql-dialect.js';
+import type { SessionRecord } from '../../src/store/types.js';
+import { runStoreConformance } from '../conformance/index.js';
+import { migrationStatements, parallelWriters, probePostgres, uniqueTableName } from '../helpers/sql-servers.js';
+
+const server = await probePostgres();
+
+if (server.skip !== undefined) {
+  it.skip(`runs PostgresStore against a real server [skipped: ${server.skip}]`, () => {});
+} else {
+  const pool = new pg.Pool({ connectionString: server.url, max: 10 });
+  pool.on('error', () => undefined);
+  const tables: string[] = [];
+  const newTable = (): string => {
+    const name = uniqueTableName('tessera_pg_test');
+    tables.push(name);
+    return name;
+  };
+  afterAll(async () => {
+    for (const name of tables) await pool.query(`DROP TABLE IF EXISTS "${name}"`);
+    await pool.end();
+  });
+
+  const conformanceTable = newTable();
+  runStoreConformance('PostgresStore (pg Pool)', ({ now }) => ({
+    store: new PostgresStore({ pool, tableName: conformanceTable, now, purgeIntervalMs: 0 }),
+  }));
+
+  describe('PostgresStore', () => {
+    const T0 = 1_700_000_000_000;
+    const record = (overrides: Partial<SessionRecord> = {}): SessionRecord => ({
+      version: 1,
+      createdAt: T0,
+      authenticatedAt: null,
+      lastSeenAt: T0,
+      expiresAt: T0 + 60_000,
+      userId: null,
+      data: {},
+      meta: {},
+      ...overrides,
+    });
+    const stores: PostgresStore[] = [];
+    afterEach(async () => {
+      for (const store of stores.splice(0)) await store.close();
+    });
+    const open = (options: Partial<PostgresStoreOptions> = {}): PostgresStore => {
+      const store = new PostgresStore({ pool, tableName: newTable(), now: () => T0, purgeIntervalMs: 0, ...options } as PostgresStoreOptions);
+      stores.push(store);
+      return store;
+    };
+    const rowCount = async (table: string): Promise<number> =>
+      Number((await pool.query<{ n: string }>(`SELECT count(*) AS n FROM "${table}"`)).rows[0]?.n);
+
+    it('creates the table on first use with a primary key and indexes on user_id and expires_at', async () => {
+      const tableName = newTable();
+      const store = open({ tableName });
+      await store.get('k');
+      const indexes = await pool.query<{ indexname: string; indexdef: string }>(
+        'SELECT indexname, indexdef FROM pg_indexes WHERE tablename = $1 ORDER BY indexname',
+        [tableName],
+      );
+      expect(indexes.rows.map((r) => [r.indexname, r.indexdef.replace(/^.* USING /, '')])).toEqual([
+        [`${tableName}_expires_at_idx`, 'btree (expires_at)'],
+        [`${tableName}_pkey`, 'btree (key)'],
+        [`${tableName}_user_id_idx`, 'btree (user_id)'],
+      ]);
+      const columns = await pool.query<{ column_name: string; data_type: string }>(
+        'SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position',
+        [tableName],
+      );
+      expect(columns.rows.map((r) => `${r.column_name} ${r.data_type}`)).toEqual([
+        'key text', 'user_id text', 'version bigint', 'expires_at bigint', 'last_seen_at bigint', 'record text',
+      ]);
+    });
+
+    it('creates the table for stores that start at the same time without failing any of their first calls', async () => {
+      const tableName = newTable();
+      const racing = Array.from({ length: 8 }, () => open({ tableName }));
+      const results = await Promise.allSettled(racing.map((store) => store.get('k')));
+      expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    });
+
+    it('documents in docs/sql-migration.md exactly the statements it runs, and works on a table they created', async () => {
+      const tableName = newTable();
+      const statements = migrationStatements('PostgreSQL', tableName);
+      expect(statements).toEqual(buildStatements('postgres', tableName).create);
+      for (const statement of statements) await pool.query(statement);
+      const store = open({ tableName, createTable: false });
+      await store.set('k', record({ userId: 'alice' }));
+      expect((await store.listByUser('alice')).map((e) => e.key)).toEqual(['k']);
+    });
+
+    it('rejects with STORE_UNAVAILABLE when the table is missing and createTable is false', async () => {
+      const tableName = newTable();
+      const store = open({ tableName, createTable: false });
+      const error = await store.get('k').catch((err: unknown) => err);
+      expect(isTesseraError(error, 'STORE_UNAVAILABLE')).toBe(true);
+      expect((error as Error).message).not.toContain(tableName);
+      const exists = await pool.query('SELECT 1 FROM pg_tables WHERE tablename = $1', [tableName]);
+      expect(exists.rowCount).toBe(0);
+    });
+
+    it('keeps the record as the exact JSON text it wrote and times as BIGINT beyond 2^53 / 1000', async () => {
+      const tableName = newTable();
+      const store = open({ tableName });
+      const farFuture = 8_640_000_000_000_000; // the largest Date, in ms
+      const written = record({ expiresAt: farFuture, data: { z: 1, a: 'nul:\u0000', m: [2.5] } });
+      await store.set('k', written);
+      const row = await pool.query<{ record: string; expires_at: string }>(`SELECT record, expires_at FROM "${tableName}"`);
+      expect(row.rows[0]?.record).toBe(JSON.stringify(written));
+      expect(row.rows[0]?.expires_at).toBe(String(farFuture));
+      const read = await store.get('k');
+      expect(read?.expiresAt).toBe(farFuture);
+      expect(Object.keys(read?.data ?? {})).toEqual(['z', 'a', 'm']);
+    });
+
+    it('purges expired rows in batches of purgeBatchSize and keeps live rows', async () => {
+      let now = T0;
+      const tableName = newTable();
+      const store = open({ tableName, purgeBatchSize: 2, now: () => now });
+      for (let i = 0; i < 5; i++) await store.set(`old${i}`, record({ expiresAt: T0 + 10 }));
+      await store.set('live', record({ expiresAt: T0 + 60_000 }));
+      now = T0 + 10;
+      expect(await store.purgeExpired({ maxBatches: 1 })).toBe(2);
+      expect(await rowCount(tableName)).toBe(4);
+      expect(await store.purgeExpired()).toBe(3);
+      expect(await rowCount(tableName)).toBe(1);
+      expect(await store.get('live')).not.toBeNull();
+    });
+
+    it('purges expired rows on its timer', async () => {
+      let now = T0;
+      const tableName = newTable();
+      const store = open({ tableName, purgeIntervalMs: 10, now: () => now });
+      await store.set('old', record({ expiresAt: T0 + 10 }));
+      now = T0 + 10;
+      await expect.poll(() => rowCount(tableName), { timeout: 5_000 }).toBe(0);
+    });
+
+    it.each(['', '1sessions', 'sessions; DROP TABLE users', 'a"b', 'a-b', 'schema.table', 'x'.repeat(49)])(
+      'rejects the unsafe table name %j at construction',
+      (tableName) => {
+        const error = catchError(() => new PostgresStore({ pool, tableName }));
+        expect(isTesseraError(error, 'INVALID_OPTION')).toBe(true);
+      },
+    );
+
+    it('rejects options without exactly one of pool and connectionString at construction', () => {
+      const invalid = [undefined, {}, { pool, connectionString: server.url }, { connectionString: '' }, { pool: {} }];
+      for (const options of invalid) {
+        const error = catchError(() => new PostgresStore(options as unknown as PostgresStoreOptions));
+        expect(isTesseraError(error, 'INVALID_OPTION')).toBe(true);
+      }
+    });
+
+    it('closes the pool it opened from connectionString on close()', async () => {
+      const applicationName = `tessera-close-${randomBytes(4).toString('hex')}`;
+      const store = new PostgresStore({
+        connectionString: server.url,
+        poolOptions: { application_name: applicationName },
+        tableName: newTable(),
+        purgeIntervalMs: 0,
+      });
+      await store.set('k', record({ expiresAt: Date.now() + 60_000 }));
+      const connections = async (): Promise<number> =>
+        (await pool.query('SELECT 1 FROM pg_stat_activity WHERE application_name = $1', [applicationName])).rowCount ?? 0;
+      expect(await connections()).toBeGreaterThan(0);
+      await store.close();
+      await expect.poll(connections, { timeout: 5_000 }).toBe(0);
+    });
+
+    it('leaves a pool or client it was given open on close()', async () => {
+      const store = new PostgresStore({ pool, tableName: newTable(), purgeIntervalMs: 0 });
+      await store.get('k');
+      await store.close();
+      expect(pool.ended).toBe(false);
+      expect((await pool.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+
+      const client = new pg.Client({ connectionString: server.url });
+      await client.connect();
+      try {
+        const onClient = new PostgresStore({ pool: client, tableName: newTable(), now: () => T0, purgeIntervalMs: 0 });
+        await onClient.set('k', record());
+        expect((await onClient.get('k'))?.version).toBe(1);
+        await onClient.close();
+        expect((await client.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+      } finally {
+        await client.end();
+      }
+    });
+
+    it('rejects with STORE_UNAVAILABLE, without the password, when the server cannot be reached', async () => {
+      const store = new PostgresStore({
+        connectionString: 'postgres://tessera:s3cret-password@127.0.0.1:1/none',
+        purgeIntervalMs: 0,
+      });
+      stores.push(store);
+      const error = await store.get('k').catch((err: unknown) => err);
+      expect(isTesseraError(error, 'STORE_UNAVAILABLE')).toBe(true);
+      expect((error as Error).message).not.toContain('s3cret');
+    });
+
+    it('keeps every key when 20 parallel requests of one session each set a different key', async () => {
+      const store = new PostgresStore({ pool, tableName: newTable(), purgeIntervalMs: 0 });
+      stores.push(store);
+      const data = await parallelWriters(store, 20);
+      const expected = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, `v${i}`]));
+      expect(data).toEqual({ init: 'yes', ...expected });
+    });
+  });
+}
+
+function catchError(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  return undefined;
+}
