@@ -11,7 +11,9 @@ import { TesseraError, storeUnavailable } from './errors.js';
 import type { SessionData } from './handle.js';
 import type { EventListener, SessionEvent } from './events.js';
 import { resolveOptions, type ResolvedOptions, type SessionOptions } from './options.js';
+import { detectAnomalies } from './anomaly.js';
 import { expiryReason } from './policy.js';
+import { isSealed, openData, sealData } from './seal.js';
 import { RequestSession, type SessionInfo, type SessionStart } from './request-session.js';
 import { storeKeyOf } from './token.js';
 
@@ -79,8 +81,24 @@ export class Engine {
     return new RequestSession(this, request, await this.#start(request));
   }
 
+  /**
+   * Whether a request presents a session cookie at all. Without one, {@link load} needs no
+   * store call and {@link blank} gives the same new, empty session synchronously.
+   */
+  hasCookie(request: RequestInfo): boolean {
+    return readCookie(request.cookie, this.options.cookie.name).kind !== 'absent';
+  }
+
+  /**
+   * The new, empty session of a request without a session cookie (see {@link hasCookie}), as
+   * {@link load} gives it. Adapters use it to make the session only when the app first uses it.
+   */
+  blank(request: RequestInfo): RequestSession {
+    return new RequestSession(this, request, { token: null, key: null, record: null, staleCookie: false, resign: false });
+  }
+
   async #start(request: RequestInfo): Promise<SessionStart> {
-    const empty: SessionStart = { token: null, record: null, staleCookie: false, resign: false };
+    const empty: SessionStart = { token: null, key: null, record: null, staleCookie: false, resign: false };
     const found = readCookie(request.cookie, this.options.cookie.name);
     if (found.kind === 'absent') return empty;
     if (found.kind === 'invalid') {
@@ -99,13 +117,72 @@ export class Engine {
       this.emit('invalid_token', request, this.reference(key), null, { reason: 'unknown_session' });
       return { ...empty, staleCookie: true };
     }
+    if (record.movedTo !== undefined) return this.#startRotated(key, record, request);
+    if (!(await this.#isLive(key, record, request))) return { ...empty, staleCookie: true };
+    return this.#checkAnomalies({ token: verified.token, key, record, staleCookie: false, resign: verified.resign }, request);
+  }
+
+  /** Whether a record is within its deadlines; an expired one is deleted and reported. */
+  async #isLive(key: string, record: SessionRecord, request: RequestInfo): Promise<boolean> {
     const expired = expiryReason(record, this.options, this.options.now());
-    if (expired !== null) {
-      await this.remove(key, request);
-      this.emit('expired', request, this.reference(key), record.userId, { reason: expired });
-      return { ...empty, staleCookie: true };
+    if (expired === null) return true;
+    await this.remove(key, request);
+    this.emit('expired', request, this.reference(key), record.userId, { reason: expired });
+    return false;
+  }
+
+  /**
+   * A token that was rotated away. Within the grace window (requests in flight when the
+   * rotation happened) it still reaches the session, without a cookie of its own. After it, it
+   * is a replay: one of two parties holding the same session is not its owner.
+   */
+  async #startRotated(key: string, pointer: SessionRecord, request: RequestInfo): Promise<SessionStart> {
+    const stale: SessionStart = { token: null, key: null, record: null, staleCookie: true, resign: false };
+    let targetKey = pointer.movedTo!;
+    let target = await this.read(targetKey, request);
+    // Rotated again since: follow the chain a few steps (each step is one rotation interval).
+    for (let hops = 0; target?.movedTo !== undefined && hops < 4; hops++) {
+      targetKey = target.movedTo;
+      target = await this.read(targetKey, request);
     }
-    return { token: verified.token, record, staleCookie: false, resign: verified.resign };
+    if (target === null || target.movedTo !== undefined) {
+      this.emit('invalid_token', request, this.reference(key), null, { reason: 'unknown_session' });
+      return stale;
+    }
+    if (this.options.now() < (pointer.retiredAt ?? 0) + this.options.rotationGrace) {
+      if (!(await this.#isLive(targetKey, target, request))) return stale;
+      return { token: null, key: targetKey, record: target, staleCookie: false, resign: false };
+    }
+    const action = this.options.onTokenReuse;
+    this.emit('reuse_detected', request, this.reference(targetKey), target.userId, { action });
+    if (action === 'revoke') {
+      await this.remove(targetKey, request);
+      await this.remove(key, request);
+      this.emit('revoked', request, this.reference(targetKey), target.userId, { reason: 'token_reuse', count: 1 });
+    }
+    return stale;
+  }
+
+  /** Compare the request's device with the session's and apply the anomaly policy. */
+  async #checkAnomalies(start: SessionStart, request: RequestInfo): Promise<SessionStart> {
+    const policy = this.options.anomaly;
+    const record = start.record!;
+    if (policy === false) return start;
+    const current = this.metaOf(request);
+    const changed = detectAnomalies(record.meta, current, policy);
+    if (changed.length === 0) return start;
+    const ref = this.reference(start.key!);
+    this.emit('anomaly', request, ref, record.userId, { changed, action: policy.policy });
+    switch (policy.policy) {
+      case 'revoke':
+        await this.remove(start.key!, request);
+        this.emit('revoked', request, ref, record.userId, { reason: 'anomaly', count: 1 });
+        return { token: null, key: null, record: null, staleCookie: true, resign: false };
+      case 'require-reauth':
+        return { ...start, meta: { ...record.meta, ...current }, dropUser: true };
+      default:
+        return { ...start, meta: { ...record.meta, ...current } };
+    }
   }
 
   async #startLegacy(sid: string, request: RequestInfo): Promise<SessionStart> {
@@ -113,10 +190,10 @@ export class Engine {
     const data = await this.#call('legacy_get', request, () => legacy.load(sid));
     if (data === null) {
       this.emit('invalid_token', request, null, null, { reason: 'unknown_session' });
-      return { token: null, record: null, staleCookie: true, resign: false };
+      return { token: null, key: null, record: null, staleCookie: true, resign: false };
     }
     const remove = (): Promise<void> => this.#call('legacy_delete', request, () => legacy.remove(sid));
-    return { token: null, record: null, staleCookie: false, resign: false, legacy: { data, remove } };
+    return { token: null, key: null, record: null, staleCookie: false, resign: false, legacy: { data, remove } };
   }
 
   /** The sessions of a user (live ones only), for admin screens. */
@@ -167,12 +244,16 @@ export class Engine {
 
   /** @internal store read with failure reporting. */
   async read(key: string, request: RequestInfo | undefined): Promise<SessionRecord | null> {
-    return this.#call('get', request, () => this.#store.get(key));
+    const record = await this.#call('get', request, () => this.#store.get(key));
+    if (record === null || !isSealed(record.data)) return record;
+    const data = openData(this.options.keyRing, key, record.data);
+    return data === undefined ? null : { ...record, data };
   }
 
   /** @internal store write with failure reporting. */
   async write(key: string, record: SessionRecord, expectVersion: number | null, request: RequestInfo): Promise<boolean> {
-    return this.#call('set', request, () => this.#store.set(key, record, { expectVersion }));
+    const stored = this.options.encryptData ? { ...record, data: sealData(this.options.keyRing, key, record.data) } : record;
+    return this.#call('set', request, () => this.#store.set(key, stored, { expectVersion }));
   }
 
   /** @internal */
@@ -189,7 +270,7 @@ export class Engine {
   async listUser(userId: string, request: RequestInfo | undefined): Promise<UserSessionEntry[]> {
     const entries = await this.#call('listByUser', request, () => this.#store.listByUser(userId));
     const now = this.options.now();
-    return entries.filter((entry) => expiryReason(entry.record, this.options, now) === null);
+    return entries.filter((entry) => entry.record.movedTo === undefined && expiryReason(entry.record, this.options, now) === null);
   }
 
   /** @internal */

@@ -37,12 +37,15 @@ export type SessionEvent = EventBase &
     | { type: 'created' }
     | { type: 'authenticated' }
     | { type: 'regenerated'; previousRef: string }
+    | { type: 'rotated'; previousRef: string }
+    | { type: 'reuse_detected'; action: 'revoke' | 'report' }
+    | { type: 'anomaly'; changed: Array<'user_agent' | 'ip'>; action: 'report' | 'revoke' | 'require-reauth' }
     | { type: 'expired'; reason: 'idle' | 'absolute' }
     | { type: 'destroyed'; reason: 'sign_out' | 'destroy' }
     | {
         type: 'revoked';
         /** `user`: one session ended by its owner; `admin`: by `engine.revokeUser`. */
-        reason: 'user' | 'admin' | 'session_limit' | 'sign_out_others' | 'sign_out_everywhere';
+        reason: 'user' | 'admin' | 'session_limit' | 'sign_out_others' | 'sign_out_everywhere' | 'token_reuse' | 'anomaly';
         count: number;
       }
     | { type: 'invalid_token'; reason: InvalidTokenReason }

@@ -14,7 +14,7 @@
  * switch keep their sessions.
  * @module
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import { TesseraError } from './errors.js';
 import { isTokenShaped } from './token.js';
 
@@ -59,6 +59,7 @@ const MAX_VALUE_LENGTH = 512;
 export class KeyRing {
   readonly #keys: readonly Key[];
   readonly #byId: ReadonlyMap<string, Key>;
+  readonly #derived = new Map<string, Buffer>();
   /** A key derived from the signing key for session references in events and logs. */
   readonly referenceKey: Buffer;
 
@@ -80,6 +81,23 @@ export class KeyRing {
   /** The id of the signing key. */
   get signingKeyId(): string {
     return this.#keys[0]!.id;
+  }
+
+  /**
+   * A 32-byte key derived (HKDF-SHA256) from the key with this id for one purpose, e.g.
+   * `'data-encryption'`; `undefined` for an unknown or retired id. The signing key's id is
+   * {@link signingKeyId}.
+   */
+  derive(id: string, purpose: string): Buffer | undefined {
+    const key = this.#byId.get(id);
+    if (key === undefined || !key.verifiesTokens) return undefined;
+    const cacheKey = `${id}\0${purpose}`;
+    let derived = this.#derived.get(cacheKey);
+    if (derived === undefined) {
+      derived = Buffer.from(hkdfSync('sha256', key.secret, 'tessera', purpose, 32));
+      this.#derived.set(cacheKey, derived);
+    }
+    return derived;
   }
 
   /** The cookie value for a token, signed with the first key. */

@@ -59,10 +59,58 @@ export interface SessionOptions {
   storeTimeout?: number;
   /** Allow `secure: false` cookies when `NODE_ENV` is `production`. @default false */
   allowInsecureCookie?: boolean;
+  /**
+   * Replace the token of a live session this often (ms), so a stolen cookie stops working
+   * without a sign-out. `Infinity` disables it. @default 900_000 (15 min)
+   */
+  rotateEvery?: number;
+  /**
+   * After a rotation the old token still works this long (ms), for requests already in flight.
+   * Presented later, it is a replay: see `onTokenReuse`. @default 30_000 (30 s)
+   */
+  rotationGrace?: number;
+  /**
+   * What a replayed rotated-away token does: `'revoke'` ends the session it leads to (the
+   * thief's or the victim's copy, whichever came second, is out) and emits `reuse_detected`;
+   * `'report'` only emits it. @default 'revoke'
+   */
+  onTokenReuse?: 'revoke' | 'report';
+  /** Anomaly detection on the user agent and IP recorded at creation; `false` turns it off. */
+  anomaly?: AnomalyOptions | false;
+  /**
+   * Encrypt session data at rest with AES-256-GCM under a key derived from the signing secret
+   * (bound to the session's store key), so a store dump reveals neither tokens nor data.
+   * @default false
+   */
+  encryptData?: boolean;
   /** The clock, in ms since epoch. Inject one in tests; never sleep. @default Date.now */
   now?: () => number;
   /** Receives audit events; see {@link SessionEvent}. */
   onEvent?: EventListener;
+}
+
+/** How a change of user agent or IP during a session is handled. */
+export interface AnomalyOptions {
+  /** Compare the `User-Agent` header with the one seen at creation. @default true */
+  userAgent?: boolean;
+  /**
+   * Compare the client IP by network prefix (mobile and NAT users move within a network), or
+   * `false` to ignore IP changes. @default { v4: 24, v6: 64 }
+   */
+  ipPrefix?: { v4: number; v6: number } | false;
+  /**
+   * `'report'`: emit `anomaly` and carry on (the new values are recorded, so one change is one
+   * event); `'revoke'`: end the session; `'require-reauth'`: keep the data but sign the user
+   * out, under a new token. @default 'report'
+   */
+  policy?: 'report' | 'revoke' | 'require-reauth';
+}
+
+/** Anomaly options after defaults. */
+export interface ResolvedAnomalyOptions {
+  userAgent: boolean;
+  ipPrefix: { v4: number; v6: number } | false;
+  policy: 'report' | 'revoke' | 'require-reauth';
 }
 
 /** Options after defaults, with everything required. Internal. */
@@ -81,6 +129,11 @@ export interface ResolvedOptions {
   clearSiteData: string | false;
   maxWriteRetries: number;
   storeTimeout: number;
+  rotateEvery: number;
+  rotationGrace: number;
+  onTokenReuse: 'revoke' | 'report';
+  anomaly: ResolvedAnomalyOptions | false;
+  encryptData: boolean;
   now: () => number;
   onEvent: EventListener | undefined;
 }
@@ -109,6 +162,11 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     clearSiteData: options.clearSiteData ?? '"cache", "cookies", "storage"',
     maxWriteRetries: options.maxWriteRetries ?? 32,
     storeTimeout: options.storeTimeout ?? 1_000,
+    rotateEvery: options.rotateEvery === Infinity ? Infinity : duration('rotateEvery', options.rotateEvery, 15 * MINUTE),
+    rotationGrace: duration('rotationGrace', options.rotationGrace, 30_000, true),
+    onTokenReuse: options.onTokenReuse ?? 'revoke',
+    anomaly: resolveAnomaly(options.anomaly),
+    encryptData: options.encryptData ?? false,
     now: options.now ?? Date.now,
     onEvent: options.onEvent,
   };
@@ -121,8 +179,30 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     fail('maxWriteRetries must be a non-negative integer');
   }
   if (!(resolved.storeTimeout > 0)) fail('storeTimeout must be a positive number of milliseconds (or Infinity)');
+  if (!['revoke', 'report'].includes(resolved.onTokenReuse)) fail("onTokenReuse must be 'revoke' or 'report'");
   if (typeof resolved.now !== 'function') fail('now must be a function returning ms since epoch');
   return resolved;
+}
+
+function resolveAnomaly(options: AnomalyOptions | false | undefined): ResolvedAnomalyOptions | false {
+  if (options === false) return false;
+  const resolved: ResolvedAnomalyOptions = {
+    userAgent: options?.userAgent ?? true,
+    ipPrefix: options?.ipPrefix ?? { v4: 24, v6: 64 },
+    policy: options?.policy ?? 'report',
+  };
+  if (!['report', 'revoke', 'require-reauth'].includes(resolved.policy)) {
+    fail("anomaly.policy must be 'report', 'revoke' or 'require-reauth'");
+  }
+  const prefix = resolved.ipPrefix;
+  if (prefix !== false && !(isBits(prefix.v4, 32) && isBits(prefix.v6, 128))) {
+    fail('anomaly.ipPrefix: v4 must be 0-32 and v6 0-128 bits');
+  }
+  return resolved;
+}
+
+function isBits(value: unknown, max: number): boolean {
+  return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= max;
 }
 
 function duration(name: string, value: number | undefined, fallback: number, allowZero = false): number {

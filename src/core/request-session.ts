@@ -8,7 +8,7 @@ import { serializeClearCookie, serializeCookie } from './cookie.js';
 import { TesseraError } from './errors.js';
 import { SessionHandle, type SessionData } from './handle.js';
 import type { ResolvedOptions } from './options.js';
-import { absoluteDeadline, expiryReason, idleDeadline, storeExpiry } from './policy.js';
+import { EXPIRED_RECORD_GRACE_MS, absoluteDeadline, expiryReason, idleDeadline, storeExpiry } from './policy.js';
 import type { Engine, RequestInfo } from './engine.js';
 import { generateToken, storeKeyOf } from './token.js';
 
@@ -46,13 +46,21 @@ interface RecordState {
   userId: string | null;
   idleTimeoutMs?: number | undefined;
   cookieMaxAgeMs?: number | null | undefined;
+  rotatedAt?: number | undefined;
   meta: SessionMeta;
 }
 
 /** How the request came to its session. Internal to the engine. */
 export interface SessionStart {
+  /** The cookie's token; `null` for a new session or one reached through a rotated-away token. */
   token: string | null;
+  /** The store key of `record`. */
+  key: string | null;
   record: SessionRecord | null;
+  /** Device metadata to record instead of the stored one (anomaly policy `report`). */
+  meta?: SessionMeta;
+  /** Sign the user out but keep the data, under a new token (anomaly policy `require-reauth`). */
+  dropUser?: boolean;
   /** A cookie was presented but led nowhere: clear it unless a new session is set. */
   staleCookie: boolean;
   /** The cookie was signed by an older key: send it again signed by the first. */
@@ -81,6 +89,8 @@ export class RequestSession {
   #earlyHeaders: 'announced' | 'silent' | null = null;
   /** `signIn` ran: emit `authenticated` once the new session is written. */
   #signedIn = false;
+  /** The token is due for rotation; the save replaces it. */
+  #rotateDue = false;
 
   /** @internal use `sessions.load()`. */
   constructor(engine: Engine, request: RequestInfo, start: SessionStart) {
@@ -89,11 +99,22 @@ export class RequestSession {
     this.#request = request;
     const now = this.#options.now();
     this.#token = start.token;
-    this.#key = start.token === null ? null : storeKeyOf(start.token);
+    this.#key = start.key;
     this.#stored = start.record !== null;
     this.#state = start.record ?? newState(now, null, null, engine.metaOf(request));
     this.data = new SessionHandle(start.record?.data ?? start.legacy?.data ?? {});
     this.#cookie = start.resign ? 'set' : start.staleCookie ? 'clear' : 'keep';
+    if (start.meta !== undefined) {
+      this.#state.meta = start.meta;
+      this.#metaChanged = true;
+    }
+    if (start.dropUser === true) {
+      this.#state.userId = null;
+      this.#state.authenticatedAt = null;
+      this.#metaChanged = true;
+    }
+    const issuedAt = this.#state.rotatedAt ?? this.#state.createdAt;
+    this.#rotateDue = this.#stored && this.#token !== null && (start.dropUser === true || now - issuedAt >= this.#options.rotateEvery);
     if (start.legacy) {
       this.data.markAllWritten();
       this.#legacyRemove = start.legacy.remove;
@@ -231,9 +252,17 @@ export class RequestSession {
     const state = { ...this.#state };
     const data = this.data.snapshot();
     await this.#end('regenerated');
-    this.#state = { ...state, version: 0 };
+    this.#state = { ...state, version: 0, rotatedAt: this.#options.now() };
     this.data.reset({});
     for (const [key, value] of Object.entries(data)) this.data.set(key, value);
+  }
+
+  /**
+   * Replace the token after a change of privileges (an admin mode, a role change): the same as
+   * {@link regenerate}. OWASP asks for a new session id on every privilege level change.
+   */
+  async elevate(): Promise<void> {
+    await this.regenerate();
   }
 
   /** Load the session again from the store, dropping unsaved changes. @returns false if it is gone. */
@@ -327,6 +356,7 @@ export class RequestSession {
       return;
     }
     const changes = this.data.changes();
+    if (this.#rotateDue && this.#token !== null && (await this.#rotate(now))) return;
     if (changes.size > 0 || this.#metaChanged || this.#forceWrite) {
       await this.#write(now, changes);
     } else if (this.#forceTouch || now - this.#state.lastSeenAt >= this.#options.touchInterval) {
@@ -388,7 +418,7 @@ export class RequestSession {
   }
 
   async #write(now: number, changes: ReadonlyMap<string, unknown>): Promise<void> {
-    const key = this.#ensureKey();
+    let key = this.#ensureKey();
     for (let attempt = 0; attempt <= this.#options.maxWriteRetries; attempt++) {
       this.#state.lastSeenAt = now;
       const record = this.#record(this.#state.version + 1);
@@ -397,8 +427,16 @@ export class RequestSession {
         if (this.cookieMaxAge !== null) this.resendCookie();
         return;
       }
-      const fresh = await this.#engine.read(key, this.#request);
-      if (fresh === null) {
+      let fresh = await this.#engine.read(key, this.#request);
+      if (fresh?.movedTo !== undefined) {
+        // Rotated by a parallel request: follow the session to its new key. This response
+        // sends no cookie; the rotating response carries the new token.
+        key = fresh.movedTo;
+        this.#key = key;
+        this.#token = null;
+        fresh = await this.#engine.read(key, this.#request);
+      }
+      if (fresh === null || fresh.movedTo !== undefined) {
         // Deleted meanwhile (signed out in another tab, revoked, expired): never resurrect it.
         this.#stored = false;
         this.#cookie = 'clear';
@@ -409,6 +447,54 @@ export class RequestSession {
       this.data.rebase(fresh.data, changes);
     }
     throw new TesseraError('WRITE_CONFLICT', 'Too many concurrent writes to one session');
+  }
+
+  /**
+   * Move the session to a new token: write it under the new key, then turn the old key into a
+   * pointer (compare-and-set, so a parallel write wins and the rotation waits for the next
+   * request). @returns whether it rotated (it also wrote every pending change).
+   */
+  async #rotate(now: number): Promise<boolean> {
+    const oldKey = this.#key!;
+    const oldVersion = this.#state.version;
+    const token = generateToken();
+    const newKey = storeKeyOf(token);
+    const state = this.#state;
+    const previous = { lastSeenAt: state.lastSeenAt, rotatedAt: state.rotatedAt };
+    state.lastSeenAt = now;
+    state.rotatedAt = now;
+    const record = this.#record(1);
+    const pointer: SessionRecord = {
+      version: oldVersion + 1,
+      createdAt: state.createdAt,
+      authenticatedAt: null,
+      lastSeenAt: now,
+      // Kept as long as the session could live, to recognise a replay of the old token.
+      expiresAt: absoluteDeadline(state, this.#options) + EXPIRED_RECORD_GRACE_MS,
+      userId: null,
+      data: {},
+      meta: {},
+      movedTo: newKey,
+      retiredAt: now,
+    };
+    const written =
+      (await this.#engine.write(newKey, record, null, this.#request)) &&
+      (await this.#engine.write(oldKey, pointer, oldVersion, this.#request).then(async (ok) => {
+        if (!ok) await this.#engine.remove(newKey, this.#request);
+        return ok;
+      }));
+    if (!written) {
+      Object.assign(state, previous);
+      this.#rotateDue = false;
+      return false;
+    }
+    this.#token = token;
+    this.#key = newKey;
+    this.#rotateDue = false;
+    this.#afterWrite(record);
+    this.#cookie = 'set';
+    this.#engine.emit('rotated', this.#request, this.ref, this.#state.userId, { previousRef: this.#engine.reference(oldKey) });
+    return true;
   }
 
   async #touch(now: number): Promise<void> {
@@ -459,6 +545,7 @@ export class RequestSession {
     };
     if (state.idleTimeoutMs !== undefined) record.idleTimeoutMs = state.idleTimeoutMs;
     if (state.cookieMaxAgeMs !== undefined) record.cookieMaxAgeMs = state.cookieMaxAgeMs;
+    if (state.rotatedAt !== undefined) record.rotatedAt = state.rotatedAt;
     return record;
   }
 
@@ -482,6 +569,7 @@ export class RequestSession {
     // or the old `s:` cookie would still open it.
     const removeLegacy = this.#legacyRemove;
     this.#legacyRemove = undefined;
+    this.#rotateDue = false;
     if (removeLegacy) await removeLegacy();
     const wasStored = this.#stored;
     this.#stored = false;

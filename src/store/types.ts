@@ -58,6 +58,16 @@ export interface SessionRecord {
    * browser-session cookie. Absent means "use the configured cookie options".
    */
   cookieMaxAgeMs?: number | null;
+  /** When the current token was issued (ms since epoch); rotation counts from here. Absent: `createdAt`. */
+  rotatedAt?: number;
+  /**
+   * Set on the record left under a key whose token was rotated away: the store key the session
+   * moved to. Such a record holds no data and no user; it lets requests in flight follow the
+   * session for a grace window, and exposes a replay of the old token after it.
+   */
+  movedTo?: string;
+  /** When the token of this key was rotated away (ms since epoch); set together with `movedTo`. */
+  retiredAt?: number;
 }
 
 /** Options of {@link Store.set}. */

@@ -92,3 +92,29 @@ export function parseSignedValue(value: string): SignedValue {
 export function sha256Base64url(text: string): string {
   return createHash('sha256').update(text).digest('base64url');
 }
+
+/**
+ * A browser's cookie for one name: it sends the current value and takes whatever the server
+ * sets (token rotation replaces the cookie on a live session; a clearing cookie removes it).
+ */
+export class CookieJar {
+  #cookie: SetCookie | undefined;
+  readonly name: string;
+
+  constructor(name: string, initial?: SetCookie) {
+    this.name = name;
+    this.#cookie = initial;
+  }
+
+  /** The `Cookie` header to send (`''` when the browser holds none). */
+  get header(): string {
+    return this.#cookie === undefined ? '' : cookieHeader(this.#cookie);
+  }
+
+  /** Take the response's Set-Cookie for this name, if any. */
+  update(res: HasHeaders): void {
+    const [set] = setCookiesNamed(res, this.name);
+    if (set === undefined) return;
+    this.#cookie = isClearing(set) ? undefined : set;
+  }
+}

@@ -9,11 +9,11 @@ import type { TLSSocket } from 'node:tls';
 import { createSessions, type Engine, type LegacySource, type RequestInfo } from '../../core/engine.js';
 import { isTesseraError } from '../../core/errors.js';
 import type { SessionData } from '../../core/handle.js';
-import type { RequestSession } from '../../core/request-session.js';
+import type { RequestSession, ResponseHeaders } from '../../core/request-session.js';
 import { LegacyStore, type ExpressSessionStore } from '../../store/legacy.js';
 import { MemoryStore as TesseraMemoryStore } from '../../store/memory.js';
 import type { Store as TesseraStore } from '../../store/types.js';
-import { commitBeforeEnd } from '../node-response.js';
+import { commitBeforeEnd, type CommitHooks } from '../node-response.js';
 import { Cookie, type CookieInit } from './cookie.js';
 import { isTesseraStore, toEngineOptions, type ExpressSessionOptions } from './options.js';
 import { Session, createSessionObject, syncCookie, type SessionBinding, type SessionObject } from './session-object.js';
@@ -21,8 +21,53 @@ import { MemoryStore, Store } from './store.js';
 import { requireFresh } from './guards.js';
 import { createCsrf, type CsrfOptions } from './csrf.js';
 
+/** Where a request keeps its {@link RequestState}, for the shared accessors below. */
+const STATE = Symbol('tessera.express');
+
+/**
+ * `req.session`, `req.tessera` and `req.sessionID` are accessors that make the session on first
+ * use: a request that carries no session cookie and never looks at its session (static files,
+ * health checks, most anonymous traffic) costs no session objects at all.
+ *
+ * Each is one descriptor whose functions every request shares. A fresh getter closure per
+ * request would give each `req` its own hidden class, and V8 then turns every request object
+ * into a slow dictionary-mode object, which every later property access in Express pays for.
+ */
+const SESSION: PropertyDescriptor = {
+  get(this: ExpressRequest) {
+    return this[STATE]!.session();
+  },
+  set(this: ExpressRequest, value: unknown) {
+    this[STATE]!.assign(value);
+  },
+  configurable: true,
+  enumerable: true,
+};
+
+const TESSERA: PropertyDescriptor = {
+  get(this: ExpressRequest) {
+    return this[STATE]!.rs;
+  },
+  set(this: ExpressRequest, value: unknown) {
+    Object.defineProperty(this, 'tessera', { value, writable: true, configurable: true, enumerable: true });
+  },
+  configurable: true,
+  enumerable: true,
+};
+
+/** `req.sessionID`: read-only, the session's id. */
+const SESSION_ID: PropertyDescriptor = {
+  get(this: ExpressRequest) {
+    return this[STATE]!.rs.id;
+  },
+  set() {},
+  configurable: true,
+  enumerable: true,
+};
+
 /** The request as the middleware sees it: Node's, plus what Express adds when present. */
 interface ExpressRequest extends IncomingMessage {
+  [STATE]?: RequestState;
   session?: SessionObject | null | undefined;
   sessionID?: string;
   sessionStore?: unknown;
@@ -96,59 +141,204 @@ function session(options: ExpressSessionOptions): SessionMiddleware {
     partitioned: cookieOptions.partitioned,
     ...(cookieOptions.priority !== undefined && { priority: cookieOptions.priority }),
   };
-  const resave = options.resave ?? false;
-  const rolling = options.rolling ?? false;
-  const unset = options.unset ?? 'keep';
-  const errorStatus = options.storeErrorStatus ?? 503;
+  const context: MiddlewareContext = {
+    engine,
+    cookieInit,
+    now: engine.options.now,
+    resave: options.resave ?? false,
+    rolling: options.rolling ?? false,
+    unset: options.unset ?? 'keep',
+    errorStatus: options.storeErrorStatus ?? 503,
+  };
+  const sessionStore = given ?? store;
 
   const middleware = async (incoming: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => {
     const req = incoming as ExpressRequest;
-    if (req.session) return next();
-    if (!pathOf(req).startsWith(cookieOptions.path)) return next();
-    let rs: RequestSession;
-    try {
-      rs = await engine.load(requestInfo(req, options.proxy));
-    } catch (error) {
-      return next(error);
+    if (hasSession(req)) return next();
+    const path = pathOf(req);
+    if (!path.startsWith(cookieOptions.path)) return next();
+    const info = new ExpressRequestInfo(req, path, options.proxy);
+    let rs: RequestSession | undefined;
+    // Without a session cookie there is nothing to look up: the session is made on first use.
+    if (engine.hasCookie(info)) {
+      try {
+        rs = await engine.load(info);
+      } catch (error) {
+        return next(error);
+      }
     }
-    let current: SessionObject | undefined;
-    const binding: SessionBinding = {
-      rs,
-      cookieInit,
-      now: engine.options.now,
-      setSession(object) {
-        current = object;
-        if (object === undefined) delete req.session;
-        else req.session = object;
-      },
-    };
-    binding.setSession(createSessionObject(binding));
-    req.tessera = rs;
-    req.sessionStore = given ?? store;
-    Object.defineProperty(req, 'sessionID', { get: () => rs.id, set: () => undefined, configurable: true, enumerable: true });
-
-    commitBeforeEnd(res, {
-      async save() {
-        // A store call already failed in this request and the app answered with an error page:
-        // leave that response alone rather than fail a second time over it. (An app that answers
-        // success despite the failure gets one more save attempt, and a 503 if it fails too.)
-        if (rs.storeFailed && res.statusCode >= 500) return;
-        if (current !== undefined && req.session !== current) {
-          // The app removed req.session (express-session's `unset`).
-          if (unset === 'destroy') await rs.destroy();
-          return;
-        }
-        if (current !== undefined) syncCookie(current);
-        if (resave && !rs.isNew) rs.forceWrite();
-        if (rolling) rs.resendCookie();
-        await rs.save();
-      },
-      headers: (beforeSave) => rs.responseHeaders(beforeSave),
-      onSaveError: (error) => (isTesseraError(error) ? (error.code === 'STORE_UNAVAILABLE' ? errorStatus : error.status) : 500),
-    });
+    const state = new RequestState(req, res, context, info, rs);
+    req[STATE] = state;
+    Object.defineProperty(req, 'session', SESSION);
+    Object.defineProperty(req, 'tessera', TESSERA);
+    req.sessionStore = sessionStore;
+    Object.defineProperty(req, 'sessionID', SESSION_ID);
+    commitBeforeEnd(res, state);
     next();
   };
   return Object.assign(middleware, { engine, csrf: (csrfOptions?: CsrfOptions) => createCsrf(engine, csrfOptions) });
+}
+
+/** What every request of one middleware shares. */
+interface MiddlewareContext {
+  readonly engine: Engine;
+  readonly cookieInit: CookieInit;
+  readonly now: () => number;
+  readonly resave: boolean;
+  readonly rolling: boolean;
+  readonly unset: 'keep' | 'destroy';
+  readonly errorStatus: number;
+}
+
+/** Whether an earlier session middleware (this one mounted twice, or another) already ran. */
+function hasSession(req: ExpressRequest): boolean {
+  const state = req[STATE];
+  if (state !== undefined && !state.made && Object.getOwnPropertyDescriptor(req, 'session')?.get === SESSION.get) return true;
+  return Boolean(req.session);
+}
+
+/**
+ * One request's session state: the {@link SessionBinding} of its `req.session` object and the
+ * {@link CommitHooks} that save it before the response ends.
+ */
+class RequestState implements SessionBinding, CommitHooks {
+  readonly cookieInit: CookieInit;
+  readonly now: () => number;
+  /** Whether `req.session` was ever read or assigned. */
+  made = false;
+  readonly #req: ExpressRequest;
+  readonly #res: ServerResponse;
+  readonly #context: MiddlewareContext;
+  readonly #info: ExpressRequestInfo;
+  #rs: RequestSession | undefined;
+  /** The session object the middleware last made `req.session`. */
+  #current: SessionObject | undefined;
+  /** What `req.session` holds once made (the app may assign anything). */
+  #value: unknown;
+  /** The response headers went out before the session was made. */
+  #headersWentEarly = false;
+
+  constructor(req: ExpressRequest, res: ServerResponse, context: MiddlewareContext, info: ExpressRequestInfo, rs: RequestSession | undefined) {
+    this.#req = req;
+    this.#res = res;
+    this.#context = context;
+    this.#info = info;
+    this.#rs = rs;
+    this.cookieInit = context.cookieInit;
+    this.now = context.now;
+  }
+
+  /** The request's session; for a request without a session cookie, made now. */
+  get rs(): RequestSession {
+    let rs = this.#rs;
+    if (rs === undefined) {
+      rs = this.#rs = this.#context.engine.blank(this.#info);
+      // The headers already went out without a cookie: as for a session that existed then,
+      // tell it so, and it will not be created where no cookie can point to it.
+      if (this.#headersWentEarly) rs.responseHeaders(true);
+    }
+    return rs;
+  }
+
+  /** `req.session`'s getter. */
+  session(): unknown {
+    if (!this.made) {
+      this.made = true;
+      this.#value = this.#current = createSessionObject(this);
+    }
+    return this.#value;
+  }
+
+  /** `req.session`'s setter. */
+  assign(value: unknown): void {
+    this.made = true;
+    this.#value = value;
+  }
+
+  setSession(object: SessionObject | undefined): void {
+    this.made = true;
+    this.#current = object;
+    if (object === undefined) delete this.#req.session;
+    else this.#req.session = object;
+  }
+
+  /** Nothing was made, so there is nothing to save and no header to send. */
+  idle(): boolean {
+    return this.#rs === undefined;
+  }
+
+  async save(): Promise<void> {
+    const rs = this.rs;
+    const { unset, resave, rolling } = this.#context;
+    // A store call already failed in this request and the app answered with an error page:
+    // leave that response alone rather than fail a second time over it. (An app that answers
+    // success despite the failure gets one more save attempt, and a 503 if it fails too.)
+    if (rs.storeFailed && this.#res.statusCode >= 500) return;
+    if (this.#unsetByApp()) {
+      // The app removed req.session (express-session's `unset`).
+      if (unset === 'destroy') await rs.destroy();
+      return;
+    }
+    const current = this.#current;
+    if (current !== undefined) syncCookie(current);
+    if (resave && !rs.isNew) rs.forceWrite();
+    if (rolling) rs.resendCookie();
+    await rs.save();
+  }
+
+  /** Whether the app deleted or replaced `req.session`. */
+  #unsetByApp(): boolean {
+    if (this.made) return this.#current !== undefined && this.#req.session !== this.#current;
+    // Never made: unset only if the app deleted (or redefined) the property without reading it.
+    return Object.getOwnPropertyDescriptor(this.#req, 'session')?.get !== SESSION.get;
+  }
+
+  headers(beforeSave: boolean): ResponseHeaders {
+    if (this.#rs === undefined) {
+      this.#headersWentEarly ||= beforeSave;
+      return [];
+    }
+    return this.#rs.responseHeaders(beforeSave);
+  }
+
+  onSaveError(error: unknown): number {
+    return isTesseraError(error) ? (error.code === 'STORE_UNAVAILABLE' ? this.#context.errorStatus : error.status) : 500;
+  }
+}
+
+/**
+ * The request as the engine sees it. Fields that cost something to work out (the client IP
+ * through Express's `trust proxy`, HTTPS) are read when the engine first asks: for most
+ * requests it never does.
+ */
+class ExpressRequestInfo implements RequestInfo {
+  readonly cookie: string | undefined;
+  readonly userAgent: string | undefined;
+  readonly method: string | undefined;
+  readonly path: string;
+  readonly #req: ExpressRequest;
+  readonly #proxy: boolean | undefined;
+  #secure: boolean | undefined;
+  #ip: { value: string | undefined } | undefined;
+
+  constructor(req: ExpressRequest, path: string, proxy: boolean | undefined) {
+    this.#req = req;
+    this.#proxy = proxy;
+    const userAgent = req.headers['user-agent'];
+    this.cookie = req.headers.cookie;
+    this.userAgent = typeof userAgent === 'string' ? userAgent : undefined;
+    this.method = req.method;
+    this.path = path;
+  }
+
+  get secure(): boolean {
+    return (this.#secure ??= isSecure(this.#req, this.#proxy));
+  }
+
+  get ip(): string | undefined {
+    this.#ip ??= { value: this.#req.ip ?? this.#req.socket?.remoteAddress };
+    return this.#ip.value;
+  }
 }
 
 /** The express-session migration source over a legacy store. */
@@ -174,18 +364,6 @@ function defaultStore(now: (() => number) | undefined): TesseraStore {
     );
   }
   return new TesseraMemoryStore(now === undefined ? {} : { now });
-}
-
-function requestInfo(req: ExpressRequest, proxy: boolean | undefined): RequestInfo {
-  const userAgent = req.headers['user-agent'];
-  return {
-    cookie: req.headers.cookie,
-    secure: isSecure(req, proxy),
-    ip: req.ip ?? req.socket?.remoteAddress,
-    userAgent: typeof userAgent === 'string' ? userAgent : undefined,
-    method: req.method,
-    path: pathOf(req),
-  };
 }
 
 /** Whether the request came over HTTPS, honouring the `proxy` option as express-session does. */

@@ -5,7 +5,7 @@
  */
 import type { CookieOptions } from '../../core/cookie.js';
 import type { EventListener } from '../../core/events.js';
-import type { SessionOptions } from '../../core/options.js';
+import type { AnomalyOptions, SessionOptions } from '../../core/options.js';
 import type { SecretInput } from '../../core/keyring.js';
 import { TesseraError } from '../../core/errors.js';
 import type { Store as TesseraStore } from '../../store/types.js';
@@ -65,6 +65,16 @@ export interface ExpressSessionOptions {
   clearSiteData?: string | false;
   /** tessera: allow `secure: false` in production. @default false */
   allowInsecureCookie?: boolean;
+  /** tessera: replace the token of a live session this often (ms); `Infinity` disables. @default 900_000 (15 min) */
+  rotateEvery?: number;
+  /** tessera: how long a rotated-away token still works for requests in flight (ms). @default 30_000 */
+  rotationGrace?: number;
+  /** tessera: what a replayed rotated-away token does. @default 'revoke' */
+  onTokenReuse?: 'revoke' | 'report';
+  /** tessera: user agent / IP change detection; `false` turns it off. @default report changes */
+  anomaly?: AnomalyOptions | false;
+  /** tessera: encrypt session data at rest (AES-256-GCM). @default false */
+  encryptData?: boolean;
   /** tessera: deadline of one store call in ms. @default 1_000 */
   storeTimeout?: number;
   /** tessera: status of a response whose session could not be saved. @default 503 */
@@ -126,6 +136,11 @@ export function toEngineOptions(options: ExpressSessionOptions, store: TesseraSt
   if (options.allowInsecureCookie !== undefined) engine.allowInsecureCookie = options.allowInsecureCookie;
   if (options.now !== undefined) engine.now = options.now;
   if (options.storeTimeout !== undefined) engine.storeTimeout = options.storeTimeout;
+  if (options.rotateEvery !== undefined) engine.rotateEvery = options.rotateEvery;
+  if (options.rotationGrace !== undefined) engine.rotationGrace = options.rotationGrace;
+  if (options.onTokenReuse !== undefined) engine.onTokenReuse = options.onTokenReuse;
+  if (options.anomaly !== undefined) engine.anomaly = options.anomaly;
+  if (options.encryptData !== undefined) engine.encryptData = options.encryptData;
   return engine;
 }
 

@@ -62,10 +62,17 @@ export interface SessionMethods {
 /** `req.session`: data properties plus {@link SessionMethods}. */
 export type SessionObject = SessionMethods & Record<string, unknown>;
 
-const bindings = new WeakMap<object, SessionBinding>();
+/**
+ * Where a session object keeps its binding: a non-enumerable symbol property of the Proxy's
+ * target, hidden from `ownKeys`. (A WeakMap costs two entries per request, and WeakMap entries
+ * of short-lived keys make every young-generation GC pass slower.)
+ */
+const BINDING = Symbol('tessera.binding');
+/** Read through the Proxy, gives its target (to look at the target without the traps' side effects). */
+const TARGET = Symbol('tessera.target');
 
 function bindingOf(target: object): SessionBinding {
-  const binding = bindings.get(target);
+  const binding = (target as { [BINDING]?: SessionBinding })[BINDING];
   if (binding === undefined) throw new TesseraError('SESSION_ENDED', 'This session object is no longer active');
   return binding;
 }
@@ -182,6 +189,9 @@ const RESERVED = new Set<string | symbol>([...Object.keys(methods), 'id', 'userI
  */
 export function syncCookie(session: SessionObject): void {
   const b = bindingOf(session);
+  // Never made, so never changed: the session's cookie settings stand as they are.
+  const target = (session as unknown as { [TARGET]?: Target })[TARGET];
+  if (target !== undefined && !Object.hasOwn(target, 'cookie')) return;
   const cookie = session.cookie;
   const wanted = cookie instanceof Cookie ? cookie.originalMaxAge : null;
   if (wanted === b.rs.cookieMaxAge) return;
@@ -204,51 +214,80 @@ function cookieView(binding: SessionBinding): Cookie {
   );
 }
 
+type Target = Record<string | symbol, unknown> & { [BINDING]: SessionBinding };
+
+/**
+ * `cookie` is made on first use: most requests never look at it. Until then the target has no
+ * `cookie` property, so every trap that can see it calls this first.
+ */
+function ensureCookie(t: Target): void {
+  if (!Object.hasOwn(t, 'cookie')) t['cookie'] = cookieView(t[BINDING]);
+}
+
+
+/**
+ * The traps of every `req.session` Proxy: one shared handler (no closures per request); each
+ * trap finds the request's data through the target's binding.
+ */
+const handler: ProxyHandler<Target> = {
+  get(t, prop, receiver) {
+    if (typeof prop === 'string' && !RESERVED.has(prop)) {
+      const data = t[BINDING].rs.data;
+      if (data.has(prop)) return data.get(prop);
+    } else if (prop === 'cookie') {
+      ensureCookie(t);
+    } else if (prop === TARGET) {
+      return t;
+    }
+    return Reflect.get(t, prop, receiver);
+  },
+  set(t, prop, value, receiver) {
+    if (prop === 'cookie') {
+      t['cookie'] = value instanceof Cookie ? value : new Cookie((value ?? {}) as CookieInit, t[BINDING].now);
+      return true;
+    }
+    if (typeof prop === 'symbol' || RESERVED.has(prop)) return Reflect.set(t, prop, value, receiver);
+    t[BINDING].rs.data.set(prop, value);
+    return true;
+  },
+  deleteProperty(t, prop) {
+    if (typeof prop === 'symbol' || RESERVED.has(prop)) {
+      if (prop === 'cookie') ensureCookie(t);
+      return Reflect.deleteProperty(t, prop);
+    }
+    t[BINDING].rs.data.delete(prop);
+    return true;
+  },
+  has(t, prop) {
+    if (prop === 'cookie') ensureCookie(t);
+    return (typeof prop === 'string' && t[BINDING].rs.data.has(prop)) || Reflect.has(t, prop);
+  },
+  ownKeys(t) {
+    ensureCookie(t);
+    const own = Reflect.ownKeys(t).filter((key) => key !== BINDING);
+    return [...new Set(['cookie', ...t[BINDING].rs.data.keys(), ...own])];
+  },
+  getOwnPropertyDescriptor(t, prop) {
+    if (typeof prop === 'string' && !RESERVED.has(prop)) {
+      const data = t[BINDING].rs.data;
+      if (data.has(prop)) return { value: data.get(prop), writable: true, enumerable: true, configurable: true };
+    } else if (prop === 'cookie') {
+      ensureCookie(t);
+    }
+    return Reflect.getOwnPropertyDescriptor(t, prop);
+  },
+  defineProperty(t, prop, descriptor) {
+    if (typeof prop === 'string' && !RESERVED.has(prop) && 'value' in descriptor) {
+      t[BINDING].rs.data.set(prop, descriptor.value);
+      return true;
+    }
+    return Reflect.defineProperty(t, prop, descriptor);
+  },
+};
+
 /** Create `req.session` for a binding. */
 export function createSessionObject(binding: SessionBinding): SessionObject {
-  const target = Object.create(prototype) as Record<string | symbol, unknown>;
-  target['cookie'] = cookieView(binding);
-  const data = binding.rs.data;
-  const proxy = new Proxy(target, {
-    get(t, prop, receiver) {
-      if (typeof prop === 'string' && !RESERVED.has(prop) && data.has(prop)) return data.get(prop);
-      return Reflect.get(t, prop, receiver);
-    },
-    set(t, prop, value, receiver) {
-      if (prop === 'cookie') {
-        t['cookie'] = value instanceof Cookie ? value : new Cookie((value ?? {}) as CookieInit, binding.now);
-        return true;
-      }
-      if (typeof prop === 'symbol' || RESERVED.has(prop)) return Reflect.set(t, prop, value, receiver);
-      data.set(prop, value);
-      return true;
-    },
-    deleteProperty(t, prop) {
-      if (typeof prop === 'symbol' || RESERVED.has(prop)) return Reflect.deleteProperty(t, prop);
-      data.delete(prop);
-      return true;
-    },
-    has(t, prop) {
-      return (typeof prop === 'string' && data.has(prop)) || Reflect.has(t, prop);
-    },
-    ownKeys(t) {
-      return [...new Set(['cookie', ...data.keys(), ...Reflect.ownKeys(t)])];
-    },
-    getOwnPropertyDescriptor(t, prop) {
-      if (typeof prop === 'string' && !RESERVED.has(prop) && data.has(prop)) {
-        return { value: data.get(prop), writable: true, enumerable: true, configurable: true };
-      }
-      return Reflect.getOwnPropertyDescriptor(t, prop);
-    },
-    defineProperty(t, prop, descriptor) {
-      if (typeof prop === 'string' && !RESERVED.has(prop) && 'value' in descriptor) {
-        data.set(prop, descriptor.value);
-        return true;
-      }
-      return Reflect.defineProperty(t, prop, descriptor);
-    },
-  }) as SessionObject;
-  bindings.set(target, binding);
-  bindings.set(proxy, binding);
-  return proxy;
+  const target = Object.create(prototype) as Target;
+  Object.defineProperty(target, BINDING, { value: binding, configurable: true });
+  return new Proxy(target, handler) as unknown as SessionObject;
 }
