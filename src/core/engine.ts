@@ -302,6 +302,23 @@ export class Engine {
   }
 
   /**
+   * End every session of every user (an administrator's "log everyone out"), on stores that
+   * implement `deleteAll` (memory, SQLite, PostgreSQL, MySQL). On any store, removing every
+   * old secret from the key ring does the same.
+   * @throws TesseraError `INVALID_OPTION` when the store cannot delete everything.
+   * @returns how many sessions were ended.
+   */
+  async revokeAllSessions(): Promise<number> {
+    const store = this.#store;
+    if (typeof store.deleteAll !== 'function') {
+      throw new TesseraError('INVALID_OPTION', 'This store cannot delete every session; rotate the key ring instead');
+    }
+    const count = await this.#call('deleteAll', undefined, () => store.deleteAll!());
+    this.emit('revoked', undefined, null, null, { reason: 'admin', count });
+    return count;
+  }
+
+  /**
    * Enforce `maxSessionsPerUser` before a sign-in adds one: evict the oldest sessions or refuse.
    * @throws TesseraError `SESSION_LIMIT` with the `reject` policy.
    */

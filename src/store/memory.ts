@@ -99,6 +99,14 @@ export class MemoryStore implements Store {
     return dropped;
   }
 
+  /** Delete every session. @returns how many live sessions were deleted. */
+  async deleteAll(): Promise<number> {
+    this.#assertOpen();
+    const live = this.size;
+    this.clear();
+    return live;
+  }
+
   /** Drop every entry, live or not. */
   clear(): void {
     this.#entries.clear();

@@ -34,6 +34,8 @@ export interface SqlStatements {
   readonly deleteByUserExcept: string;
   /** (now, limit): delete at most `limit` expired rows. */
   readonly purge: string;
+  /** (now): delete every live row (an administrator ending every session). */
+  readonly deleteAll: string;
 }
 
 interface Dialect {
@@ -161,6 +163,7 @@ export function buildStatements(dialectName: SqlDialect, tableName: string): Sql
     deleteByUser: `DELETE FROM ${t} WHERE ${userId} = ? AND ${live}`,
     deleteByUserExcept: `DELETE FROM ${t} WHERE ${userId} = ? AND ${live} AND ${key} <> ?`,
     purge: d.purge(t, key, expiresAt),
+    deleteAll: `DELETE FROM ${t} WHERE ${live}`,
   };
   return d.numbered ? numberPlaceholders(statements) : statements;
 }

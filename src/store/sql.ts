@@ -174,6 +174,13 @@ export class SqlStore implements Store {
       : this.#execute(this.#sql.deleteByUserExcept, [userId, this.#now(), except]);
   }
 
+  /** Delete every session (expired rows too). @returns how many live sessions were deleted. */
+  async deleteAll(): Promise<number> {
+    const live = await this.#execute(this.#sql.deleteAll, [this.#now()]);
+    await this.purgeExpired();
+    return live;
+  }
+
   /**
    * Delete expired rows now, `purgeBatchSize` at a time, yielding to the event loop between
    * batches so that requests keep being served (the timer calls this every `purgeIntervalMs`).

@@ -125,6 +125,13 @@ export interface Store {
   deleteByUser(userId: string, options?: DeleteByUserOptions): Promise<number>;
   /** Release connections and timers. The store is unusable afterwards. */
   close(): Promise<void>;
+  /**
+   * Optional: delete every session of every user (an administrator's "log everyone out").
+   * Stores that cannot do it cheaply leave it out; rotating the key ring (removing every old
+   * secret) ends every session on any store.
+   * @returns the number of live sessions deleted.
+   */
+  deleteAll?(): Promise<number>;
 }
 
 /** Copy a record so that callers and stores never share mutable objects. */
