@@ -43,7 +43,8 @@ export function redactUrl(url: string): string {
   }
 }
 
-function describeError(error: unknown): string {
+/** A short, password-free description of a connection error, for skip reasons. */
+export function describeError(error: unknown): string {
   if (error instanceof AggregateError && error.errors.length > 0) return describeError(error.errors[0]);
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;

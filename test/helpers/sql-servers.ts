@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
+import { describeError, redactUrl } from './servers.js';
 import request from 'supertest';
 import type { Store } from '../../src/store/types.js';
 import { cookieHeader, theSetCookie } from './cookies.js';
@@ -83,24 +84,7 @@ export function uniqueTableName(prefix: string): string {
 }
 
 /** The URL without its password, for messages. */
-export function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '<unparsable URL>';
-  }
-}
-
-function describeError(error: unknown): string {
-  if (error instanceof AggregateError && error.errors.length > 0) return describeError(error.errors[0]);
-  if (error instanceof Error) {
-    const code = (error as Error & { code?: unknown }).code;
-    return typeof code === 'string' ? code : error.message.replace(/\s+/g, ' ').trim();
-  }
-  return String(error);
-}
+export const redact = redactUrl;
 
 // ---------------------------------------------------------------- docs, load, proxy
 
