@@ -1,22 +1,26 @@
 /**
  * The tessera demo: an Express 5 app with sign-in, a page that shows the session's clocks,
- * "your sessions" with revoke, sign out, and sign out everywhere, on the SQLite store.
+ * "your sessions" with revoke, sign out, sign out everywhere, and a password change that signs
+ * out every other device, on the SQLite store. Logs are pino JSON lines.
  *
  * In your own app, import from the package instead of `../src`:
  *   import session from 'tessera/express';
  *   import { SqliteStore } from 'tessera/stores/sqlite';
+ *   import { logEvents, registerMorganTokens } from 'tessera/logging';
  * @module
  */
 import { fileURLToPath } from 'node:url';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
+import morgan from 'morgan';
+import { pino, type Logger } from 'pino';
 import session, { type SessionObject } from '../src/adapters/express/index.js';
-import { isTesseraError, type SessionEvent } from '../src/index.js';
+import { isTesseraError } from '../src/index.js';
+import { logEvents, registerMorganTokens } from '../src/logging.js';
 import { SqliteStore } from '../src/store/sqlite.js';
-import { rejectCrossOrigin } from './cross-origin.js';
 import type { Html } from './html.js';
-import { createUserDirectory } from './users.js';
-import { errorPage, sessionPage, signInPage } from './views.js';
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, createUserDirectory, type User } from './users.js';
+import { errorPage, passwordChangedPage, reauthPage, sessionPage, signInPage } from './views.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -35,8 +39,10 @@ export interface DemoConfig {
   production?: boolean;
   /** Trust one reverse proxy's `X-Forwarded-For` / `X-Forwarded-Proto`. @default false */
   trustProxy?: boolean;
-  /** Where audit lines go. @default console.log */
-  log?: (line: string) => void;
+  /** Where session events and access lines go, as JSON. @default pino() (stdout) */
+  logger?: Logger;
+  /** The clock, in ms since epoch (tests move it forward). @default Date.now */
+  now?: () => number;
 }
 
 /** The app, and how to release its SQLite file. */
@@ -47,17 +53,28 @@ export interface DemoApp {
 
 /**
  * `req.session` as tessera's middleware makes it: express-session's API plus `signIn`,
- * `listSessions`, `revokeSession`, ... (`req.tessera`, the session's clocks, is typed already).
+ * `listSessions`, `revokeSession`, ... (`req.tessera`, the session's clocks, is typed already),
+ * and `req.csrfToken()`, which `sessions.csrf()` adds.
  */
-type SessionRequest = Request & { session: SessionObject };
+type SessionRequest = Request & { session: SessionObject; csrfToken(): string };
 const sessionOf = (req: Request): SessionObject => (req as SessionRequest).session;
+/** The CSRF token for this session's forms. */
+const csrfTokenOf = (req: Request): string => (req as SessionRequest).csrfToken();
+
+/** How recent the sign-in must be to change the password. */
+const FRESH_FOR_PASSWORD_CHANGE = 10 * MINUTE;
 
 /** Build the demo app (without listening: `server.ts` does that, tests use supertest). */
 export async function createApp(config: DemoConfig): Promise<DemoApp> {
   const production = config.production ?? false;
-  const log = config.log ?? ((line: string) => console.log(line));
+  const logger = config.logger ?? pino();
+  const now = config.now ?? Date.now;
   const users = await createUserDirectory();
-  const store = new SqliteStore({ database: config.database });
+  const store = new SqliteStore({ database: config.database, now });
+  const currentUser = (req: Request): User | null => {
+    const userId = req.tessera.userId;
+    return userId === null ? null : users.find(userId);
+  };
 
   const app = express();
   app.disable('x-powered-by');
@@ -82,30 +99,35 @@ export async function createApp(config: DemoConfig): Promise<DemoApp> {
   );
   // Static files first: they need no session, so they cost no store read.
   app.use(express.static(fileURLToPath(new URL('./public', import.meta.url)), { index: false }));
-  app.use(rejectCrossOrigin((_req, res) => send(res, 403, errorPage('Forbidden', 'Cross-site requests cannot change anything here.'))));
+  // One access line per request, naming the session by its reference (never the token).
+  registerMorganTokens(morgan);
+  const accessLog = { write: (line: string) => logger.info(line.trimEnd()) };
+  app.use(morgan(':method :url :status :response-time ms session=:session user=:user', { stream: accessLog }));
   app.use(express.urlencoded({ extended: false, limit: '4kb' }));
-  app.use(
-    session({
-      secret: config.secret,
-      store,
-      // `__Host-` pins the cookie to this host and requires `Secure`, so it needs HTTPS. In
-      // development the cookie is `sid`, marked `Secure` whenever the request came over HTTPS.
-      name: production ? '__Host-sid' : 'sid',
-      cookie: { secure: production ? true : 'auto' },
-      idleTimeout: 30 * MINUTE,
-      absoluteTimeout: 12 * HOUR,
-      onEvent: (event) => log(auditLine(event)),
-    }),
-  );
+  const sessions = session({
+    secret: config.secret,
+    store,
+    // `__Host-` pins the cookie to this host and requires `Secure`, so it needs HTTPS. In
+    // development the cookie is `sid`, marked `Secure` whenever the request came over HTTPS.
+    name: production ? '__Host-sid' : 'sid',
+    cookie: { secure: production ? true : 'auto' },
+    idleTimeout: 30 * MINUTE,
+    absoluteTimeout: 12 * HOUR,
+    // Audit events as pino lines: the session's HMAC reference, the user, IP, path; never the token.
+    onEvent: logEvents(logger),
+    now,
+  });
+  app.use(sessions);
+  // CSRF: refuse state-changing requests that `Sec-Fetch-Site` or `Origin` shows come from
+  // another site; where a browser sent neither, require the form's `_csrf` token.
+  app.use(sessions.csrf());
 
-  app.get('/', async (req, res) => {
-    const session = sessionOf(req);
-    const user = session.userId === null ? null : users.find(session.userId);
-    if (user === null) return send(res, 200, signInPage());
+  /** The session page, with an error for the password form if there is one. */
+  async function showSession(req: Request, res: Response, user: User, status = 200, passwordError?: string): Promise<void> {
     const rs = req.tessera;
     send(
       res,
-      200,
+      status,
       sessionPage({
         user,
         createdAt: rs.createdAt,
@@ -113,10 +135,19 @@ export async function createApp(config: DemoConfig): Promise<DemoApp> {
         authenticatedAt: rs.authenticatedAt,
         idleExpiresAt: rs.idleExpiresAt,
         absoluteExpiresAt: rs.absoluteExpiresAt,
-        sessions: await session.listSessions(),
-        now: Date.now(),
+        sessions: await rs.listSessions(),
+        now: now(),
+        csrf: csrfTokenOf(req),
+        passwordError,
       }),
     );
+  }
+
+  app.get('/', async (req, res) => {
+    const user = currentUser(req);
+    // The form's CSRF token is bound to a session, so a first visit starts an anonymous one.
+    if (user === null) return send(res, 200, signInPage({ csrf: csrfTokenOf(req) }));
+    await showSession(req, res, user);
   });
 
   app.post('/login', async (req, res) => {
@@ -124,7 +155,7 @@ export async function createApp(config: DemoConfig): Promise<DemoApp> {
     const username = field(req.body, 'username');
     const user = await users.authenticate(username, field(req.body, 'password'));
     if (user === null) {
-      return send(res, 401, signInPage({ error: 'Wrong username or password.', username }));
+      return send(res, 401, signInPage({ csrf: csrfTokenOf(req), error: 'Wrong username or password.', username }));
     }
     // A new token replaces any earlier one (no session fixation); the user is indexed for the list.
     await session.signIn(user.id);
@@ -151,17 +182,60 @@ export async function createApp(config: DemoConfig): Promise<DemoApp> {
     res.redirect(303, '/');
   });
 
+  // Changing the password needs a recent sign-in (step-up): the guard passes NOT_FRESH to the
+  // error handler below, which asks for the password again.
+  app.post('/password', session.requireFresh({ maxAge: FRESH_FOR_PASSWORD_CHANGE }), async (req, res) => {
+    const user = currentUser(req);
+    if (user === null) return res.redirect(303, '/');
+    const password = field(req.body, 'password');
+    if (password.length < MIN_PASSWORD_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
+      return showSession(req, res, user, 400, `The new password must have ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters.`);
+    }
+    if (password !== field(req.body, 'confirm')) {
+      return showSession(req, res, user, 400, 'The new password and its confirmation differ.');
+    }
+    if ((await users.authenticate(user.id, field(req.body, 'current'))) === null) {
+      return showSession(req, res, user, 401, 'The current password is wrong.');
+    }
+    await users.setPassword(user.id, password);
+    // Whoever else holds a session of this user (perhaps the reason for the change) is out now:
+    // OWASP ASVS V7.4.3. This device stays signed in.
+    const ended = await req.tessera.signOutOthers();
+    send(res, 200, passwordChangedPage(ended));
+  });
+
+  // Step-up: sign the same user in again, which refreshes the sign-in time and replaces the token.
+  app.post('/reauth', async (req, res) => {
+    const session = sessionOf(req);
+    const user = currentUser(req);
+    if (user === null) return res.redirect(303, '/');
+    if ((await users.authenticate(user.id, field(req.body, 'password'))) === null) {
+      return send(res, 401, reauthPage({ user, csrf: csrfTokenOf(req), error: 'Wrong password.' }));
+    }
+    await session.signIn(user.id);
+    await session.save();
+    res.redirect(303, '/#password');
+  });
+
   app.use((_req: Request, res: Response) => {
     send(res, 404, errorPage('Not found', 'There is no page at this address.'));
   });
 
-  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    if (isTesseraError(error, 'CROSS_SITE')) {
+      return send(res, 403, errorPage('Forbidden', 'Cross-site requests cannot change anything here.'));
+    }
+    if (isTesseraError(error, 'NOT_FRESH')) {
+      const user = currentUser(req);
+      if (user !== null) return send(res, 403, reauthPage({ user, csrf: csrfTokenOf(req) }));
+    }
+    if (isTesseraError(error, 'NOT_AUTHENTICATED') || isTesseraError(error, 'NOT_FRESH')) return res.redirect(303, '/');
     if (isTesseraError(error, 'STORE_UNAVAILABLE')) {
       return send(res, 503, errorPage('Service unavailable', 'The session store cannot be reached. Please try again in a moment.'));
     }
     const status = clientErrorStatus(error);
     if (status !== undefined) return send(res, status, errorPage('Bad request', 'The request could not be processed.'));
-    console.error(error);
+    logger.error({ err: error }, 'request failed');
     send(res, 500, errorPage('Something went wrong', 'The server could not complete the request.'));
   });
 
@@ -184,12 +258,4 @@ function field(body: unknown, name: string): string {
 function clientErrorStatus(error: unknown): number | undefined {
   const status = (error as { status?: unknown } | null)?.status;
   return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
-}
-
-/** One audit line per event: what happened, to which session (an HMAC reference, never the token), whose. */
-function auditLine(event: SessionEvent): string {
-  const parts = [`[audit] ${event.type}`, `session=${event.sessionRef ?? '-'}`, `user=${event.userId ?? '-'}`];
-  if ('reason' in event) parts.push(`reason=${event.reason}`);
-  if ('count' in event) parts.push(`count=${event.count}`);
-  return parts.join(' ');
 }

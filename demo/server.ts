@@ -12,14 +12,17 @@
  */
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
 import { createApp } from './app.js';
+
+const logger = pino();
 
 const port = Number(process.env['PORT'] ?? 3000);
 const database = process.env['TESSERA_DB'] ?? fileURLToPath(new URL('./tessera-demo.db', import.meta.url));
 let secret = process.env['SESSION_SECRET'];
 if (secret === undefined || secret === '') {
   secret = randomBytes(32).toString('base64url');
-  console.log('No SESSION_SECRET set: using a random one, so sessions will not survive a restart.');
+  logger.warn('No SESSION_SECRET set: using a random one, so sessions will not survive a restart.');
 }
 
 const { app, close } = await createApp({
@@ -27,15 +30,16 @@ const { app, close } = await createApp({
   database,
   production: process.env['NODE_ENV'] === 'production',
   trustProxy: process.env['TRUST_PROXY'] === '1',
+  logger,
 });
 
 const server = app.listen(port, (error) => {
   if (error) {
-    console.error(`Cannot listen on port ${port}: ${error.message}`);
+    logger.error(`Cannot listen on port ${port}: ${error.message}`);
     void close().finally(() => process.exit(1));
     return;
   }
-  console.log(`tessera demo on http://localhost:${port} (sessions in ${database})`);
+  logger.info(`tessera demo on http://localhost:${port} (sessions in ${database})`);
 });
 
 function shutdown(): void {
@@ -43,7 +47,7 @@ function shutdown(): void {
     close().then(
       () => process.exit(0),
       (error: unknown) => {
-        console.error(error);
+        logger.error({ err: error }, 'cannot close the session store');
         process.exit(1);
       },
     );

@@ -26,8 +26,11 @@ export const DEMO_USERS = [
  */
 const HASH_OPTIONS = { memoryCost: 19_456, timeCost: 2, parallelism: 1 };
 
+/** Shortest new password accepted: 12 characters, as OWASP ASVS 4.0 V2.1.1 asks. */
+export const MIN_PASSWORD_LENGTH = 12;
+
 /** Longest password accepted: Argon2 handles any length, but there is no reason to hash megabytes. */
-const MAX_PASSWORD_LENGTH = 1024;
+export const MAX_PASSWORD_LENGTH = 1024;
 
 interface StoredUser extends User {
   passwordHash: string;
@@ -39,6 +42,8 @@ export interface UserDirectory {
   authenticate(username: string, password: string): Promise<User | null>;
   /** A user by id, or `null`. */
   find(id: string): User | null;
+  /** Store a new password (its Argon2id hash) for an existing user. */
+  setPassword(id: string, password: string): Promise<void>;
 }
 
 /** Hash a password for storage: a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$...`). */
@@ -67,6 +72,11 @@ export async function createUserDirectory(): Promise<UserDirectory> {
     find(id) {
       const user = users.get(id);
       return user === undefined ? null : { id: user.id, name: user.name };
+    },
+    async setPassword(id, password) {
+      const user = users.get(id);
+      if (user === undefined) throw new Error(`No user ${id}`);
+      user.passwordHash = await hashPassword(password);
     },
   };
 }

@@ -4,7 +4,7 @@
  * @module
  */
 import type { SessionInfo } from '../src/index.js';
-import { DEMO_USERS, type User } from './users.js';
+import { DEMO_USERS, MIN_PASSWORD_LENGTH, type User } from './users.js';
 import { html, type Html } from './html.js';
 
 /** What the session page shows about the current session (all times in ms since epoch). */
@@ -17,6 +17,10 @@ export interface SessionView {
   absoluteExpiresAt: number;
   sessions: SessionInfo[];
   now: number;
+  /** The session's CSRF token, for the forms. */
+  csrf: string;
+  /** Why the last password change failed, shown above its form. */
+  passwordError?: string | undefined;
 }
 
 function layout(title: string, body: Html): Html {
@@ -40,14 +44,24 @@ ${body}
 `;
 }
 
+/**
+ * The hidden field that carries the session's CSRF token (`req.csrfToken()`). Every POST form
+ * needs it: `sessions.csrf()` asks for it when the browser sent neither `Sec-Fetch-Site` nor
+ * `Origin`.
+ */
+function csrfField(token: string): Html {
+  return html`<input type="hidden" name="_csrf" value="${token}">`;
+}
+
 /** The sign-in form, with the demo credentials and an optional error. */
-export function signInPage(options: { error?: string; username?: string } = {}): Html {
+export function signInPage(options: { csrf: string; error?: string | undefined; username?: string | undefined }): Html {
   return layout(
     'Sign in',
     html`<section class="card narrow">
 <h1>Sign in</h1>
 ${options.error !== undefined && html`<p class="error" role="alert">${options.error}</p>`}
 <form method="post" action="/login" class="stack">
+${csrfField(options.csrf)}
 <label>Username <input name="username" autocomplete="username" required value="${options.username ?? ''}"></label>
 <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
 <button type="submit">Sign in</button>
@@ -66,9 +80,9 @@ ${DEMO_USERS.map((user) => html`<tr><td><code>${user.id}</code></td><td><code>${
   );
 }
 
-/** The signed-in page: this session's clocks and the user's sessions. */
+/** The signed-in page: this session's clocks, the user's sessions, and the password form. */
 export function sessionPage(view: SessionView): Html {
-  const { now } = view;
+  const { now, csrf } = view;
   const sessions = [...view.sessions].sort((a, b) => Number(b.current) - Number(a.current) || b.lastSeenAt - a.lastSeenAt);
   return layout(
     'Your session',
@@ -85,8 +99,8 @@ export function sessionPage(view: SessionView): Html {
 <dt>Absolute deadline</dt><dd>${moment(view.absoluteExpiresAt, now)} <span class="note">ends then however active</span></dd>
 </dl>
 <div class="actions">
-<form method="post" action="/logout"><button type="submit">Sign out</button></form>
-<form method="post" action="/logout-everywhere"><button type="submit" class="danger">Sign out everywhere</button></form>
+<form method="post" action="/logout">${csrfField(csrf)}<button type="submit">Sign out</button></form>
+<form method="post" action="/logout-everywhere">${csrfField(csrf)}<button type="submit" class="danger">Sign out everywhere</button></form>
 </div>
 </section>
 <section class="card">
@@ -94,14 +108,27 @@ export function sessionPage(view: SessionView): Html {
 <table class="sessions">
 <thead><tr><th>Device</th><th>IP address</th><th>Created</th><th>Last seen</th><th><span class="visually-hidden">Action</span></th></tr></thead>
 <tbody>
-${sessions.map((session) => sessionRow(session, now))}
+${sessions.map((session) => sessionRow(session, now, csrf))}
 </tbody>
 </table>
+</section>
+<section class="card" id="password">
+<h2>Change password</h2>
+<p class="muted">Your other devices will be signed out.</p>
+${view.passwordError !== undefined && html`<p class="error" role="alert">${view.passwordError}</p>`}
+<form method="post" action="/password" class="stack narrow-form">
+${csrfField(csrf)}
+<label>Current password <input name="current" type="password" autocomplete="current-password" required></label>
+<label>New password <span class="note">at least ${MIN_PASSWORD_LENGTH} characters</span>
+<input name="password" type="password" autocomplete="new-password" minlength="${MIN_PASSWORD_LENGTH}" required></label>
+<label>Confirm new password <input name="confirm" type="password" autocomplete="new-password" minlength="${MIN_PASSWORD_LENGTH}" required></label>
+<div><button type="submit">Change password</button></div>
+</form>
 </section>`,
   );
 }
 
-function sessionRow(session: SessionInfo, now: number): Html {
+function sessionRow(session: SessionInfo, now: number, csrf: string): Html {
   return html`<tr${session.current ? html` class="current"` : ''}>
 <td title="${session.userAgent ?? ''}">${describeDevice(session.userAgent)}${session.current && html` <span class="badge">this device</span>`}</td>
 <td data-label="IP"><code>${displayIp(session.ip)}</code></td>
@@ -110,9 +137,44 @@ function sessionRow(session: SessionInfo, now: number): Html {
 <td class="action">${
     session.current
       ? ''
-      : html`<form method="post" action="/sessions/${encodeURIComponent(session.id)}/revoke"><button type="submit" class="small">Revoke</button></form>`
+      : html`<form method="post" action="/sessions/${encodeURIComponent(session.id)}/revoke">${csrfField(csrf)}<button type="submit" class="small">Revoke</button></form>`
   }</td>
 </tr>`;
+}
+
+/**
+ * Step-up: the password form needs a recent sign-in, so ask for the password again. Signing in
+ * again refreshes the sign-in time (and replaces the session token).
+ */
+export function reauthPage(options: { user: User; csrf: string; error?: string | undefined }): Html {
+  return layout(
+    'Confirm it is you',
+    html`<section class="card narrow">
+<h1>Confirm it is you</h1>
+<p>Changing your password needs a recent sign-in. Enter your password again, then change it.</p>
+${options.error !== undefined && html`<p class="error" role="alert">${options.error}</p>`}
+<form method="post" action="/reauth" class="stack">
+${csrfField(options.csrf)}
+<input type="hidden" name="username" autocomplete="username" value="${options.user.id}">
+<label>Password for <code>${options.user.id}</code> <input name="password" type="password" autocomplete="current-password" required></label>
+<button type="submit">Continue</button>
+</form>
+<p><a href="/">Cancel</a></p>
+</section>`,
+  );
+}
+
+/** After a password change: how many other sessions were signed out. */
+export function passwordChangedPage(ended: number): Html {
+  const others = ended === 0 ? 'No other device was signed in.' : `${ended} other ${ended === 1 ? 'session was' : 'sessions were'} signed out.`;
+  return layout(
+    'Password changed',
+    html`<section class="card narrow">
+<h1>Password changed</h1>
+<p>Your new password works from now on. ${others} This device stays signed in.</p>
+<p><a href="/">Back to your session</a></p>
+</section>`,
+  );
 }
 
 /** An error page (401 comes with the form instead; see {@link signInPage}). */

@@ -92,9 +92,10 @@ export class Engine {
   /**
    * The new, empty session of a request without a session cookie (see {@link hasCookie}), as
    * {@link load} gives it. Adapters use it to make the session only when the app first uses it.
+   * @param at when the request began (ms since epoch): the session's creation time.
    */
-  blank(request: RequestInfo): RequestSession {
-    return new RequestSession(this, request, { token: null, key: null, record: null, staleCookie: false, resign: false });
+  blank(request: RequestInfo, at: number = this.options.now()): RequestSession {
+    return new RequestSession(this, request, { token: null, key: null, record: null, staleCookie: false, resign: false, at });
   }
 
   async #start(request: RequestInfo): Promise<SessionStart> {
@@ -297,7 +298,8 @@ export class Engine {
   ): Promise<number> {
     const options = exceptKey === undefined ? {} : { exceptKey };
     const count = await this.#call('deleteByUser', request, () => this.#store.deleteByUser(userId, options));
-    if (count > 0) this.emit('revoked', request, null, userId, { reason, count });
+    const ref = exceptKey === undefined ? null : this.reference(exceptKey);
+    if (count > 0) this.emit('revoked', request, ref, userId, { reason, count });
     return count;
   }
 

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp, type DemoApp } from '../../demo/app.js';
@@ -10,18 +11,25 @@ const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefo
 const SAFARI =
   'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
 const ALICE = { username: 'alice', password: 'alice-demo-password' };
+const NEW_PASSWORD = 'a-brand-new-passphrase';
+const MINUTE = 60_000;
 
 let dir: string;
 let demo: DemoApp;
-let audit: string[];
+/** The JSON lines the app logged. */
+let logs: string[];
+/** How far the app's clock is ahead of the real one. */
+let skew: number;
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tessera-demo-'));
-  audit = [];
+  logs = [];
+  skew = 0;
   demo = await createApp({
     secret: 'a-test-secret-that-is-long-enough-for-hmac-sha256',
     database: join(dir, 'sessions.db'),
-    log: (line) => audit.push(line),
+    logger: pino({ level: 'info' }, { write: (line: string) => void logs.push(line) }),
+    now: () => Date.now() + skew,
   });
 });
 
@@ -30,12 +38,45 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** An agent (a browser with its cookie jar) signed in as alice. */
-async function signedIn(userAgent: string) {
+type Agent = ReturnType<typeof request.agent>;
+
+/** The session events logged so far (`logEvents` puts each under `session`). */
+function events(): Array<Record<string, unknown>> {
+  return logs.map((line) => JSON.parse(line) as { session?: Record<string, unknown> }).flatMap((entry) => (entry.session === undefined ? [] : [entry.session]));
+}
+
+/** The CSRF token in a page's forms. */
+function csrfIn(page: string): string {
+  const token = /<input type="hidden" name="_csrf" value="([^"]+)">/.exec(page)?.[1];
+  expect(token, 'a _csrf field on the page').toBeDefined();
+  return token!;
+}
+
+/**
+ * Submit a form as an old browser would: with the `_csrf` field of the page at `/` and neither
+ * `Sec-Fetch-Site` nor `Origin`, so the token is what lets it through.
+ */
+async function submit(agent: Agent, action: string, fields: Record<string, string> = {}, userAgent = FIREFOX) {
+  const page = await agent.get('/').set('User-Agent', userAgent);
+  return agent.post(action).set('User-Agent', userAgent).type('form').send({ ...fields, _csrf: csrfIn(page.text) });
+}
+
+/** An agent (a browser with its cookie jar) signed in as alice: a first visit, then the form. */
+async function signedIn(userAgent: string, password = ALICE.password) {
   const agent = request.agent(demo.app);
-  const res = await agent.post('/login').set('User-Agent', userAgent).type('form').send(ALICE);
+  const res = await submit(agent, '/login', { ...ALICE, password }, userAgent);
   expect(res.status).toBe(303);
   return agent;
+}
+
+/** Change alice's password from the session page. */
+function changePassword(agent: Agent, current = ALICE.password, password = NEW_PASSWORD, confirm = password) {
+  return submit(agent, '/password', { current, password, confirm });
+}
+
+/** A POST as a current browser sends it from one of the app's own pages. */
+function sameOriginPost(path: string) {
+  return request(demo.app).post(path).set('Sec-Fetch-Site', 'same-origin').type('form');
 }
 
 /** The `datetime` of the `<time>` after a `<dt>` label on the session page. */
@@ -50,42 +91,44 @@ describe('demo app', () => {
     expect(await hashPassword('x')).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
   });
 
-  it('shows the sign-in form with the demo credentials', async () => {
+  it('shows the sign-in form with the demo credentials and a CSRF token', async () => {
     const res = await request(demo.app).get('/');
     expect(res.status).toBe(200);
     expect(res.text).toContain('action="/login"');
     expect(res.text).toContain('alice-demo-password');
-    expect(res.headers['set-cookie']).toBeUndefined();
+    csrfIn(res.text);
+    // The token is bound to a session, so the first visit starts an anonymous one.
+    expect(String(res.headers['set-cookie'])).toMatch(/^sid=v1\..*HttpOnly/);
   });
 
   it('signs in with the right password and sets the session cookie', async () => {
-    const res = await request(demo.app).post('/login').type('form').send(ALICE);
+    const agent = request.agent(demo.app);
+    const res = await submit(agent, '/login', ALICE);
     expect(res.status).toBe(303);
     expect(res.headers['location']).toBe('/');
     const cookie = String(res.headers['set-cookie']);
     expect(cookie).toMatch(/^sid=v1\./);
     expect(cookie).toContain('HttpOnly');
     expect(cookie).toContain('SameSite=Lax');
-    expect(audit.some((line) => line.startsWith('[audit] authenticated') && line.includes('user=alice'))).toBe(true);
-    // The audit log names sessions by reference only: never the token.
-    const token = /^sid=v1\.([^.]+)\./.exec(cookie)?.[1];
-    expect(token).toBeDefined();
-    expect(audit.join('\n')).not.toContain(token);
+    expect(events()).toContainEqual(expect.objectContaining({ type: 'authenticated', userId: 'alice' }));
   });
 
-  it('refuses a wrong password and an unknown user alike, with 401 and no session', async () => {
-    const wrong = await request(demo.app).post('/login').type('form').send({ username: 'alice', password: 'nope' });
-    const unknown = await request(demo.app).post('/login').type('form').send({ username: 'mallory', password: 'nope' });
+  it('refuses a wrong password and an unknown user alike, with 401, signing nobody in', async () => {
+    const agent = request.agent(demo.app);
+    const wrong = await submit(agent, '/login', { username: 'alice', password: 'nope' });
+    const unknown = await submit(agent, '/login', { username: 'mallory', password: 'nope' });
     for (const res of [wrong, unknown]) {
       expect(res.status).toBe(401);
       expect(res.headers['set-cookie']).toBeUndefined();
       expect(res.text).toContain('Wrong username or password.');
       expect(res.text).toContain('action="/login"');
     }
+    expect((await agent.get('/')).text).toContain('action="/login"');
+    expect(events().some((event) => event['type'] === 'authenticated')).toBe(false);
   });
 
   it('escapes what the user typed', async () => {
-    const res = await request(demo.app).post('/login').type('form').send({ username: '"><script>x</script>', password: 'nope' });
+    const res = await sameOriginPost('/login').send({ username: '"><script>x</script>', password: 'nope' });
     expect(res.status).toBe(401);
     expect(res.text).not.toContain('<script>');
     expect(res.text).toContain('value="&quot;&gt;&lt;script&gt;x&lt;/script&gt;"');
@@ -123,9 +166,9 @@ describe('demo app', () => {
     const action = /action="(\/sessions\/[^"]+\/revoke)"/.exec(page)?.[1];
     expect(action).toBeDefined();
 
-    const revoke = await firefox.post(action!);
+    const revoke = await submit(firefox, action!);
     expect(revoke.status).toBe(303);
-    expect(audit.some((line) => line.startsWith('[audit] revoked') && line.includes('reason=user'))).toBe(true);
+    expect(events()).toContainEqual(expect.objectContaining({ type: 'revoked', reason: 'user', userId: 'alice' }));
 
     const gone = await safari.get('/');
     expect(gone.text).toContain('action="/login"');
@@ -139,14 +182,14 @@ describe('demo app', () => {
     const action = /action="(\/sessions\/[^"]+\/revoke)"/.exec((await alice.get('/')).text)?.[1];
     expect(action).toBeDefined();
     const bob = request.agent(demo.app);
-    await bob.post('/login').type('form').send({ username: 'bob', password: 'bob-demo-password' }).expect(303);
-    await bob.post(action!).expect(303);
+    expect((await submit(bob, '/login', { username: 'bob', password: 'bob-demo-password' })).status).toBe(303);
+    expect((await submit(bob, action!)).status).toBe(303);
     expect((await alice.get('/')).text).toContain('Your sessions <span class="count">2</span>');
   });
 
   it('signs out: the session ends and the cookie is cleared', async () => {
     const agent = await signedIn(FIREFOX);
-    const res = await agent.post('/logout');
+    const res = await submit(agent, '/logout');
     expect(res.status).toBe(303);
     expect(String(res.headers['set-cookie'])).toMatch(/^sid=;/);
     expect(res.headers['clear-site-data']).toContain('"cookies"');
@@ -156,7 +199,7 @@ describe('demo app', () => {
   it('signs out everywhere: both sessions end', async () => {
     const firefox = await signedIn(FIREFOX);
     const safari = await signedIn(SAFARI);
-    const res = await firefox.post('/logout-everywhere');
+    const res = await submit(firefox, '/logout-everywhere');
     expect(res.status).toBe(303);
     expect((await firefox.get('/')).text).toContain('action="/login"');
     expect((await safari.get('/')).text).toContain('action="/login"');
@@ -178,6 +221,36 @@ describe('demo app', () => {
     // A same-origin form post is fine.
     const sameOrigin = await agent.post('/logout').set('Sec-Fetch-Site', 'same-origin');
     expect(sameOrigin.status).toBe(303);
+  });
+
+  it('requires the CSRF token when the browser sends neither Sec-Fetch-Site nor Origin', async () => {
+    const agent = await signedIn(FIREFOX);
+    const token = csrfIn((await agent.get('/')).text);
+    const without = await agent.post('/logout').type('form').send({});
+    expect(without.status).toBe(403);
+    expect(without.text).toContain('Forbidden');
+    const wrong = await agent.post('/logout').type('form').send({ _csrf: 'x'.repeat(43) });
+    expect(wrong.status).toBe(403);
+    // A token of another session does not work either.
+    const other = request.agent(demo.app);
+    const foreign = csrfIn((await other.get('/')).text);
+    expect(foreign).not.toBe(token);
+    expect((await agent.post('/logout').type('form').send({ _csrf: foreign })).status).toBe(403);
+    expect((await agent.get('/')).text).toContain('Hello, Alice');
+
+    const withToken = await agent.post('/logout').type('form').send({ _csrf: token });
+    expect(withToken.status).toBe(303);
+    // The header works as well as the field.
+    const bob = request.agent(demo.app);
+    const bobToken = csrfIn((await bob.get('/')).text);
+    const login = await bob.post('/login').set('X-CSRF-Token', bobToken).type('form').send({ username: 'bob', password: 'bob-demo-password' });
+    expect(login.status).toBe(303);
+  });
+
+  it('refuses a first-visit form post without a session, which cannot have a token', async () => {
+    const res = await request(demo.app).post('/login').type('form').send(ALICE);
+    expect(res.status).toBe(403);
+    expect(res.headers['set-cookie']).toBeUndefined();
   });
 
   it('accepts a same-origin Origin header when Sec-Fetch-Site is absent', async () => {
@@ -218,10 +291,10 @@ describe('demo app', () => {
     const page = await agent.get('/');
     expect(page.status).toBe(503);
     expect(page.text).toContain('Service unavailable');
-    const login = await request(demo.app).post('/login').type('form').send(ALICE);
+    const login = await sameOriginPost('/login').send(ALICE);
     expect(login.status).toBe(503);
     expect(login.text).toContain('Service unavailable');
-    expect(audit.some((line) => line.startsWith('[audit] store_error'))).toBe(true);
+    expect(events()).toContainEqual(expect.objectContaining({ type: 'store_error' }));
   });
 
   it('uses a __Host- cookie that is always Secure in production', async () => {
@@ -229,10 +302,10 @@ describe('demo app', () => {
       secret: 'a-test-secret-that-is-long-enough-for-hmac-sha256',
       database: join(dir, 'production.db'),
       production: true,
-      log: () => undefined,
+      logger: pino({ enabled: false }),
     });
     try {
-      const res = await request(prod.app).post('/login').type('form').send(ALICE);
+      const res = await request(prod.app).post('/login').set('Sec-Fetch-Site', 'same-origin').type('form').send(ALICE);
       expect(res.status).toBe(303);
       const cookie = String(res.headers['set-cookie']);
       expect(cookie).toMatch(/^__Host-sid=v1\./);
@@ -249,5 +322,110 @@ describe('demo app', () => {
     const res = await request(demo.app).get('/nope');
     expect(res.status).toBe(404);
     expect(res.text).toContain('Not found');
+  });
+});
+
+describe('password change', () => {
+  it('signs out the other devices and keeps this one', async () => {
+    const firefox = await signedIn(FIREFOX);
+    const safari = await signedIn(SAFARI);
+    const page = (await firefox.get('/')).text;
+    expect(page).toContain('action="/password"');
+
+    const res = await changePassword(firefox);
+    expect(res.status).toBe(200);
+    expect(res.text).toContain('Password changed');
+    expect(res.text).toContain('1 other session was signed out.');
+    expect(events()).toContainEqual(expect.objectContaining({ type: 'revoked', reason: 'sign_out_others', userId: 'alice', count: 1 }));
+
+    expect((await safari.get('/')).text).toContain('action="/login"');
+    const still = await firefox.get('/');
+    expect(still.text).toContain('Hello, Alice');
+    expect(still.text).toContain('Your sessions <span class="count">1</span>');
+  });
+
+  it('makes the new password the one that signs in', async () => {
+    const agent = await signedIn(FIREFOX);
+    expect((await changePassword(agent)).status).toBe(200);
+    const old = await submit(request.agent(demo.app), '/login', ALICE);
+    expect(old.status).toBe(401);
+    await signedIn(SAFARI, NEW_PASSWORD);
+  });
+
+  it('refuses a wrong current password (401) and a short or mistyped new one (400), changing nothing', async () => {
+    const firefox = await signedIn(FIREFOX);
+    const safari = await signedIn(SAFARI);
+
+    const wrong = await changePassword(firefox, 'not-the-password');
+    expect(wrong.status).toBe(401);
+    expect(wrong.text).toContain('The current password is wrong.');
+    const short = await changePassword(firefox, ALICE.password, 'too-short');
+    expect(short.status).toBe(400);
+    expect(short.text).toContain('must have 12 to 1024 characters');
+    const mistyped = await changePassword(firefox, ALICE.password, NEW_PASSWORD, `${NEW_PASSWORD}!`);
+    expect(mistyped.status).toBe(400);
+    expect(mistyped.text).toContain('differ');
+
+    expect((await safari.get('/')).text).toContain('Hello, Alice');
+    await signedIn(SAFARI);
+  });
+
+  it('asks a sign-in older than 10 minutes to sign in again first', async () => {
+    const firefox = await signedIn(FIREFOX);
+    const safari = await signedIn(SAFARI);
+    skew = 11 * MINUTE;
+
+    const stale = await changePassword(firefox);
+    expect(stale.status).toBe(403);
+    expect(stale.text).toContain('Confirm it is you');
+    expect(stale.text).toContain('action="/reauth"');
+    // Nothing changed: the other device is still in, the old password still works.
+    expect((await safari.get('/')).text).toContain('Hello, Alice');
+
+    const wrong = await submit(firefox, '/reauth', { password: 'not-the-password' });
+    expect(wrong.status).toBe(401);
+    expect(wrong.text).toContain('Wrong password.');
+
+    const reauth = await submit(firefox, '/reauth', { password: ALICE.password });
+    expect(reauth.status).toBe(303);
+    expect(reauth.headers['location']).toBe('/#password');
+    // Signing in again replaces the token.
+    expect(String(reauth.headers['set-cookie'])).toMatch(/^sid=v1\./);
+
+    const changed = await changePassword(firefox);
+    expect(changed.status).toBe(200);
+    expect((await safari.get('/')).text).toContain('action="/login"');
+  });
+
+  it('sends a signed-out request back to the sign-in form', async () => {
+    const res = await sameOriginPost('/password').send({ current: 'x', password: NEW_PASSWORD, confirm: NEW_PASSWORD });
+    expect(res.status).toBe(303);
+    expect(res.headers['location']).toBe('/');
+  });
+});
+
+describe('logs', () => {
+  it('are pino JSON lines naming the session by reference, never by token or cookie value', async () => {
+    const agent = request.agent(demo.app);
+    const login = await submit(agent, '/login', ALICE);
+    const cookie = /^sid=([^;]+)/.exec(String(login.headers['set-cookie']))?.[1];
+    const token = /^v1\.([^.]+)\./.exec(cookie ?? '')?.[1];
+    expect(token).toBeDefined();
+    const page = await agent.get('/');
+    expect((await changePassword(agent)).status).toBe(200);
+
+    const lines = logs.map((line) => JSON.parse(line) as { level: number; msg: string; session?: Record<string, unknown> });
+    const authenticated = events().find((event) => event['type'] === 'authenticated');
+    const ref = authenticated?.['sessionRef'];
+    expect(ref).toMatch(/^[\w-]{22}$/);
+    expect(authenticated).toMatchObject({ userId: 'alice', method: 'POST', path: '/login' });
+    // morgan's access lines carry the same reference.
+    expect(lines.map((line) => line.msg)).toContainEqual(expect.stringMatching(new RegExp(`^GET / 200 .* session=${ref} user=alice$`)));
+
+    const text = logs.join('\n');
+    expect(text).not.toContain(token);
+    expect(text).not.toContain(cookie);
+    expect(text).not.toContain(csrfIn(page.text));
+    expect(text).not.toContain(NEW_PASSWORD);
   });
 });

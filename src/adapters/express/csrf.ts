@@ -44,12 +44,14 @@ export function createCsrf(engine: Engine, options: CsrfOptions = {}) {
 
   return function csrf(incoming: IncomingMessage, _res: ServerResponse, next: (error?: unknown) => void): void {
     const req = incoming as CsrfRequest;
-    const rs = req.tessera;
-    if (rs === undefined) {
+    if (!('tessera' in req)) {
       next(new TesseraError('INVALID_OPTION', 'csrf(): mount it after the session middleware'));
       return;
     }
+    // `req.tessera` is read only when needed, so safe requests that never render a form make
+    // no session objects.
     req.csrfToken = () => {
+      const rs = req.tessera!;
       // The token is bound to the session id, so the session must outlive this response.
       if (rs.isNew) rs.forceWrite();
       return csrfToken(key, rs.id);
@@ -68,6 +70,7 @@ export function createCsrf(engine: Engine, options: CsrfOptions = {}) {
       return;
     }
     const submitted = single(req.headers[header]) ?? formField(req.body, field);
+    const rs = req.tessera!;
     if (verdict === 'unknown' && !rs.isNew && verifyCsrfToken(key, rs.id, submitted)) {
       next();
       return;
