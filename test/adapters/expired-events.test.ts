@@ -1,8 +1,7 @@
 /**
- * PENDING (src bug, see the report): an `expired` event is never emitted when a session times
- * out, because the store already hides a record at its `expiresAt`, which the engine sets to the
- * very deadline it checks. The engine sees `null` and reports `invalid_token` / `unknown_session`.
- * Rename to `.test.ts` once src/core is fixed.
+ * A session that times out is reported as `expired` with the clock that ran out (idle or
+ * absolute), not as an unknown token: stores keep a record for a short grace past its deadline
+ * so the engine, not the store, sees the expiry.
  */
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
