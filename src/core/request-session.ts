@@ -67,6 +67,8 @@ export interface SessionStart {
   resign: boolean;
   /** Data migrated from an express-session store, and how to delete the old entry. */
   legacy?: { data: SessionData; remove: () => Promise<void> };
+  /** When the request began (ms since epoch), if the session is made later than that. */
+  at?: number;
 }
 
 /** The session of one request. Obtained from `sessions.load(request)`. */
@@ -97,7 +99,7 @@ export class RequestSession {
     this.#engine = engine;
     this.#options = engine.options;
     this.#request = request;
-    const now = this.#options.now();
+    const now = start.at ?? this.#options.now();
     this.#token = start.token;
     this.#key = start.key;
     this.#stored = start.record !== null;
