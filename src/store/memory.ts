@@ -12,7 +12,6 @@ import type {
   Store,
   UserSessionEntry,
 } from './types.js';
-import { encodeRecord } from './types.js';
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -32,15 +31,65 @@ export interface MemoryStoreOptions {
 }
 
 /**
- * One stored session. The record is kept as its JSON text, which is compact (one string per
- * session) and guarantees that callers never share a mutable object with the store; the fields
- * the store needs for its own bookkeeping are copied out of it.
+ * One stored session is one string, the JSON array `[expiresAt, version, agent, createdAt,
+ * authenticatedAt, lastSeenAt, userId, data, meta, rest]`, so that a session costs its key, one
+ * flat string and one slot of the map, and no other object:
+ * - `expiresAt` and `version` come first: the expiry and compare-and-set checks read no more;
+ * - `agent` is the number of the session's user agent in {@link Agents} (-1 when it is not
+ *   there, and `meta` keeps it): the same few browser strings recur in thousands of sessions;
+ * - `rest` holds any other field of the record (`0` for none).
+ * Fields by position drop the repeated key names. Every read parses the JSON again, so callers
+ * never share a mutable object with the store.
  */
-interface Entry {
-  readonly text: string;
-  readonly version: number;
-  readonly expiresAt: number;
-  readonly userId: string | null;
+type Entry = string;
+
+/** Distinct user agents kept once and referred to by number; at most this many. */
+const MAX_AGENTS = 1_000;
+
+/** User agent strings, interned for {@link Entry}. Bounded: later ones stay inline. */
+class Agents {
+  readonly #ids = new Map<string, number>();
+  readonly #list: string[] = [];
+
+  /** The number of an agent string, or -1 if it is not kept (and the table is full). */
+  idOf(agent: string): number {
+    let id = this.#ids.get(agent);
+    if (id === undefined) {
+      if (this.#list.length >= MAX_AGENTS) return -1;
+      id = this.#list.push(agent) - 1;
+      this.#ids.set(agent, id);
+    }
+    return id;
+  }
+
+  get(id: number): string | undefined {
+    return this.#list[id];
+  }
+}
+
+/** The fields of an {@link Entry}, by position. */
+type Positional = [
+  expiresAt: number,
+  version: number,
+  agent: number,
+  createdAt: number,
+  authenticatedAt: number | null,
+  lastSeenAt: number,
+  userId: string | null,
+  data: SessionRecord['data'],
+  meta: SessionRecord['meta'],
+  rest: Partial<SessionRecord> | 0,
+];
+
+/** `expiresAt` of an entry, read from its start. */
+function expiresAtOf(entry: Entry): number {
+  return Number(entry.slice(1, entry.indexOf(',')));
+}
+
+/** `version` of an entry, read from its start. */
+function versionOf(entry: Entry): number {
+  const start = entry.indexOf(',') + 1;
+  return Number(entry.slice(start, entry.indexOf(',', start)));
 }
 
 /**
@@ -53,6 +102,9 @@ export class MemoryStore implements Store {
   readonly #entries = new Map<string, Entry>();
   /** userId → keys of that user's entries. Kept in step with `#entries` by `#put` and `#remove`. */
   readonly #byUser = new Map<string, Set<string>>();
+  /** key → userId, for the entries of signed-in users only. */
+  readonly #userOf = new Map<string, string>();
+  readonly #agents = new Agents();
   readonly #maxEntries: number;
   readonly #now: () => number;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -91,8 +143,8 @@ export class MemoryStore implements Store {
     const now = this.#now();
     let dropped = 0;
     for (const [key, entry] of this.#entries) {
-      if (entry.expiresAt <= now) {
-        this.#remove(key, entry);
+      if (expiresAtOf(entry) <= now) {
+        this.#remove(key);
         dropped++;
       }
     }
@@ -111,51 +163,45 @@ export class MemoryStore implements Store {
   clear(): void {
     this.#entries.clear();
     this.#byUser.clear();
+    this.#userOf.clear();
   }
 
   async get(key: string): Promise<SessionRecord | null> {
     this.#assertOpen();
     const entry = this.#live(key);
     if (!entry) return null;
-    this.#put(key, entry); // mark as most recently used
-    return JSON.parse(entry.text) as SessionRecord;
+    this.#touchLru(key, entry);
+    return this.#decode(entry);
   }
 
   async set(key: string, record: SessionRecord, options?: SetOptions): Promise<boolean> {
     this.#assertOpen();
     const current = this.#live(key);
     const expect = options?.expectVersion;
-    if (expect === null && current) return false;
-    if (typeof expect === 'number' && current?.version !== expect) return false;
-    const entry: Entry = {
-      text: encodeRecord(record),
-      version: record.version,
-      expiresAt: record.expiresAt,
-      userId: record.userId,
-    };
+    if (expect === null && current !== undefined) return false;
+    if (typeof expect === 'number' && (current === undefined || versionOf(current) !== expect)) return false;
     // A record that is already expired is written as "absent": keep nothing for it.
-    if (entry.expiresAt <= this.#now()) {
-      if (current) this.#remove(key, current);
+    if (record.expiresAt <= this.#now()) {
+      if (current !== undefined) this.#remove(key);
     } else {
-      this.#put(key, entry);
+      this.#put(key, this.#encode(record), record.userId);
     }
     return true;
   }
 
   async delete(key: string): Promise<void> {
     this.#assertOpen();
-    const entry = this.#entries.get(key);
-    if (entry) this.#remove(key, entry);
+    if (this.#entries.has(key)) this.#remove(key);
   }
 
   async touch(key: string, lastSeenAt: number, expiresAt: number): Promise<boolean> {
     this.#assertOpen();
     const entry = this.#live(key);
-    if (!entry) return false;
-    const record = JSON.parse(entry.text) as SessionRecord;
+    if (entry === undefined) return false;
+    const record = this.#decode(entry);
     record.lastSeenAt = lastSeenAt;
     record.expiresAt = expiresAt;
-    this.#put(key, { ...entry, text: encodeRecord(record), expiresAt });
+    this.#put(key, this.#encode(record), record.userId);
     return true;
   }
 
@@ -164,7 +210,7 @@ export class MemoryStore implements Store {
     const result: UserSessionEntry[] = [];
     for (const key of [...(this.#byUser.get(userId) ?? [])]) {
       const entry = this.#live(key);
-      if (entry) result.push({ key, record: JSON.parse(entry.text) as SessionRecord });
+      if (entry !== undefined) result.push({ key, record: this.#decode(entry) });
     }
     return result;
   }
@@ -174,9 +220,8 @@ export class MemoryStore implements Store {
     let deleted = 0;
     for (const key of [...(this.#byUser.get(userId) ?? [])]) {
       if (key === options?.exceptKey) continue;
-      if (this.#live(key)) deleted++; // #live already dropped it if expired
-      const entry = this.#entries.get(key);
-      if (entry) this.#remove(key, entry);
+      if (this.#live(key) !== undefined) deleted++; // #live already dropped it if expired
+      if (this.#entries.has(key)) this.#remove(key);
     }
     return deleted;
   }
@@ -195,35 +240,70 @@ export class MemoryStore implements Store {
   /** The entry under `key` if it is live; drops it if it has expired. */
   #live(key: string): Entry | undefined {
     const entry = this.#entries.get(key);
-    if (entry && entry.expiresAt <= this.#now()) {
-      this.#remove(key, entry);
+    if (entry !== undefined && expiresAtOf(entry) <= this.#now()) {
+      this.#remove(key);
       return undefined;
     }
     return entry;
   }
 
+  /** Move an entry to the most recently used end. */
+  #touchLru(key: string, entry: Entry): void {
+    this.#entries.delete(key);
+    this.#entries.set(key, entry);
+  }
+
   /** Insert or replace as most recently used, evicting least recently used entries if full. */
-  #put(key: string, entry: Entry): void {
-    const previous = this.#entries.get(key);
-    if (previous) this.#remove(key, previous);
+  #put(key: string, entry: Entry, userId: string | null): void {
+    if (this.#entries.has(key)) this.#remove(key);
     while (this.#entries.size >= this.#maxEntries) {
-      const oldest = this.#entries.entries().next().value;
-      if (!oldest) break;
-      this.#remove(oldest[0], oldest[1]);
+      const oldest = this.#entries.keys().next();
+      if (oldest.done === true) break;
+      this.#remove(oldest.value);
     }
     this.#entries.set(key, entry);
-    if (entry.userId !== null) {
-      let keys = this.#byUser.get(entry.userId);
-      if (!keys) this.#byUser.set(entry.userId, (keys = new Set()));
+    if (userId !== null) {
+      this.#userOf.set(key, userId);
+      let keys = this.#byUser.get(userId);
+      if (!keys) this.#byUser.set(userId, (keys = new Set()));
       keys.add(key);
     }
   }
 
-  #remove(key: string, entry: Entry): void {
+  #remove(key: string): void {
     this.#entries.delete(key);
-    if (entry.userId === null) return;
-    const keys = this.#byUser.get(entry.userId);
+    const userId = this.#userOf.get(key);
+    if (userId === undefined) return;
+    this.#userOf.delete(key);
+    const keys = this.#byUser.get(userId);
     keys?.delete(key);
-    if (keys?.size === 0) this.#byUser.delete(entry.userId);
+    if (keys?.size === 0) this.#byUser.delete(userId);
+  }
+
+  #encode(record: SessionRecord): Entry {
+    const { version, createdAt, authenticatedAt, lastSeenAt, expiresAt, userId, data, meta, ...others } = record;
+    const { userAgent, ...otherMeta } = meta;
+    const agent = typeof userAgent === 'string' ? this.#agents.idOf(userAgent) : -1;
+    const rest = Object.keys(others).length === 0 ? 0 : others;
+    const fields: Positional = [expiresAt, version, agent, createdAt, authenticatedAt, lastSeenAt, userId, data, agent === -1 ? meta : otherMeta, rest];
+    // A copy of exactly the right size: V8 gives JSON.stringify's result spare room (about 90
+    // bytes on a record this size) that a long-lived string would keep. The JSON has no lone
+    // surrogates (JSON.stringify escapes them), so the UTF-8 round trip is exact.
+    return Buffer.from(JSON.stringify(fields), 'utf8').toString('utf8');
+  }
+
+  #decode(entry: Entry): SessionRecord {
+    const [expiresAt, version, agent, createdAt, authenticatedAt, lastSeenAt, userId, data, meta, rest] = JSON.parse(entry) as Positional;
+    const record: SessionRecord = {
+      version,
+      createdAt,
+      authenticatedAt,
+      lastSeenAt,
+      expiresAt,
+      userId,
+      data,
+      meta: agent === -1 ? meta : { userAgent: this.#agents.get(agent)!, ...meta },
+    };
+    return rest === 0 ? record : Object.assign(record, rest);
   }
 }

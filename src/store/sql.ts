@@ -75,7 +75,7 @@ export interface PurgeOptions {
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,47}$/;
 /** Attempts at creating the table and its indexes before a call fails (see `#createTable`). */
-const CREATE_PASSES = 3;
+const CREATE_PASSES = 6;
 
 /**
  * A {@link Store} on any SQL database reachable through a {@link SqlDriver}.
@@ -255,6 +255,9 @@ export class SqlStore implements Store {
         return;
       } catch (err) {
         if (pass >= CREATE_PASSES) throw err;
+        // Let the winner finish its statements before the next pass (jittered, so that a
+        // crowd of starting processes does not collide again in step).
+        await new Promise((resolve) => setTimeout(resolve, pass * 10 + Math.random() * 20));
       }
     }
   }

@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { createSessions, type Engine, type LegacySource, type RequestInfo } from '../../core/engine.js';
-import { isTesseraError } from '../../core/errors.js';
+import { TesseraError, isTesseraError } from '../../core/errors.js';
 import type { SessionData } from '../../core/handle.js';
 import type { RequestSession, ResponseHeaders } from '../../core/request-session.js';
 import { LegacyStore, type ExpressSessionStore } from '../../store/legacy.js';
@@ -21,8 +21,17 @@ import { MemoryStore, Store } from './store.js';
 import { requireFresh } from './guards.js';
 import { createCsrf, type CsrfOptions } from './csrf.js';
 
-/** Where a request keeps its {@link RequestState}, for the shared accessors below. */
-const STATE = Symbol('tessera.express');
+/**
+ * Each request's {@link RequestState}, for the shared accessors below. A WeakMap rather than a
+ * property of `req`: see {@link SESSION} for what each property added to a request costs.
+ */
+const states = new WeakMap<IncomingMessage, RequestState>();
+
+function stateOf(req: IncomingMessage): RequestState {
+  const state = states.get(req);
+  if (state === undefined) throw new TesseraError('SESSION_ENDED', 'This request has no tessera session');
+  return state;
+}
 
 /**
  * `req.session`, `req.tessera` and `req.sessionID` are accessors that make the session on first
@@ -32,13 +41,19 @@ const STATE = Symbol('tessera.express');
  * Each is one descriptor whose functions every request shares. A fresh getter closure per
  * request would give each `req` its own hidden class, and V8 then turns every request object
  * into a slow dictionary-mode object, which every later property access in Express pays for.
+ *
+ * Even so, adding a property to an Express request or response costs about 2 µs: Express
+ * gives each one its app's prototype (`Object.setPrototypeOf`), after which V8 builds a new
+ * hidden class for every property added instead of reusing one (see {@link toHashTableMode}).
+ * So the middleware adds only the four properties express-session's API needs, and patches the
+ * response (`end`, `writeHead`) only once a session exists.
  */
 const SESSION: PropertyDescriptor = {
   get(this: ExpressRequest) {
-    return this[STATE]!.session();
+    return stateOf(this).session();
   },
   set(this: ExpressRequest, value: unknown) {
-    this[STATE]!.assign(value);
+    stateOf(this).assign(value);
   },
   configurable: true,
   enumerable: true,
@@ -46,7 +61,7 @@ const SESSION: PropertyDescriptor = {
 
 const TESSERA: PropertyDescriptor = {
   get(this: ExpressRequest) {
-    return this[STATE]!.rs;
+    return stateOf(this).rs;
   },
   set(this: ExpressRequest, value: unknown) {
     Object.defineProperty(this, 'tessera', { value, writable: true, configurable: true, enumerable: true });
@@ -58,7 +73,7 @@ const TESSERA: PropertyDescriptor = {
 /** `req.sessionID`: read-only, the session's id. */
 const SESSION_ID: PropertyDescriptor = {
   get(this: ExpressRequest) {
-    return this[STATE]!.rs.id;
+    return stateOf(this).rs.id;
   },
   set() {},
   configurable: true,
@@ -67,7 +82,6 @@ const SESSION_ID: PropertyDescriptor = {
 
 /** The request as the middleware sees it: Node's, plus what Express adds when present. */
 interface ExpressRequest extends IncomingMessage {
-  [STATE]?: RequestState;
   session?: SessionObject | null | undefined;
   sessionID?: string;
   sessionStore?: unknown;
@@ -87,12 +101,14 @@ declare global {
        * express-session's shape (type it with `@types/express-session`).
        */
       tessera: RequestSession;
+      /** The session's CSRF token for forms; set by `sessions.csrf()` (see `tessera/express`). */
+      csrfToken?: () => string;
     }
   }
 }
 
 /** The middleware `session()` returns. */
-export type SessionMiddleware = ((req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => Promise<void>) & {
+export type SessionMiddleware = ((req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => Promise<void> | undefined) & {
   /** The engine, for admin calls (`listUserSessions`, `revokeUser`) and `close()`. */
   readonly engine: Engine;
   /**
@@ -152,31 +168,68 @@ function session(options: ExpressSessionOptions): SessionMiddleware {
   };
   const sessionStore = given ?? store;
 
-  const middleware = async (incoming: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => {
-    const req = incoming as ExpressRequest;
-    if (hasSession(req)) return next();
-    const path = pathOf(req);
-    if (!path.startsWith(cookieOptions.path)) return next();
-    const info = new ExpressRequestInfo(req, path, options.proxy);
-    let rs: RequestSession | undefined;
-    // Without a session cookie there is nothing to look up: the session is made on first use.
-    if (engine.hasCookie(info)) {
-      try {
-        rs = await engine.load(info);
-      } catch (error) {
-        return next(error);
-      }
-    }
+  const attach = (req: ExpressRequest, res: ServerResponse, info: ExpressRequestInfo, rs: RequestSession | undefined): void => {
     const state = new RequestState(req, res, context, info, rs);
-    req[STATE] = state;
+    states.set(req, state);
+    toHashTableMode(req);
     Object.defineProperty(req, 'session', SESSION);
     Object.defineProperty(req, 'tessera', TESSERA);
     req.sessionStore = sessionStore;
     Object.defineProperty(req, 'sessionID', SESSION_ID);
-    commitBeforeEnd(res, state);
+    // A loaded session may need saving untouched (the idle deadline, a new token, a stale
+    // cookie to clear), as may a new one under saveUninitialized. Otherwise the response is
+    // patched when the session is made, if ever.
+    if (rs !== undefined || engine.options.saveUninitialized) state.commitBeforeEnd();
+  };
+  const loadThenAttach = async (req: ExpressRequest, res: ServerResponse, info: ExpressRequestInfo, next: (error?: unknown) => void) => {
+    let rs: RequestSession;
+    try {
+      rs = await engine.load(info);
+    } catch (error) {
+      return next(error);
+    }
+    attach(req, res, info, rs);
     next();
   };
+
+  // Not an async function: a request without a session cookie needs no store call, and goes on
+  // at once (no promise for Express to wait on).
+  const middleware = (incoming: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): Promise<void> | undefined => {
+    const req = incoming as ExpressRequest;
+    if (hasSession(req)) return void next();
+    const path = pathOf(req);
+    if (!path.startsWith(cookieOptions.path)) return void next();
+    const info = new ExpressRequestInfo(req, path, options.proxy);
+    if (engine.hasCookie(info)) return loadThenAttach(req, res, info, next);
+    // Without a session cookie there is nothing to look up: the session is made on first use.
+    attach(req, res, info, undefined);
+    next();
+    return undefined;
+  };
   return Object.assign(middleware, { engine, csrf: (csrfOptions?: CsrfOptions) => createCsrf(engine, csrfOptions) });
+}
+
+const SCRATCH_A = Symbol('tessera.scratch.a');
+const SCRATCH_B = Symbol('tessera.scratch.b');
+
+/**
+ * Switch an Express request or response to V8's hash-table ("dictionary") property storage
+ * before adding properties to it, by deleting a property that is not the last one added.
+ *
+ * Why: Express gives every request and response its app's prototype (`Object.setPrototypeOf`),
+ * and V8 then shares no hidden class between them: each property added afterwards (ours, then
+ * Express's own `params`, `route`, `baseUrl`, ... as the router runs) builds a new hidden class,
+ * about 2 µs each plus old-space garbage. In hash-table mode an added property is a table
+ * insert. Measured on this repository's benchmark (bench/NOTES.md): four properties cost a
+ * request about 9 µs the first way and 2-3 µs this way, reads included. Nothing observable
+ * changes: the scratch properties are symbols, and both are gone again.
+ */
+function toHashTableMode(target: object): void {
+  const scratch = target as Record<symbol, unknown>;
+  scratch[SCRATCH_A] = 0;
+  scratch[SCRATCH_B] = 0;
+  delete scratch[SCRATCH_A];
+  delete scratch[SCRATCH_B];
 }
 
 /** What every request of one middleware shares. */
@@ -192,7 +245,7 @@ interface MiddlewareContext {
 
 /** Whether an earlier session middleware (this one mounted twice, or another) already ran. */
 function hasSession(req: ExpressRequest): boolean {
-  const state = req[STATE];
+  const state = states.get(req);
   if (state !== undefined && !state.made && Object.getOwnPropertyDescriptor(req, 'session')?.get === SESSION.get) return true;
   return Boolean(req.session);
 }
@@ -215,8 +268,12 @@ class RequestState implements SessionBinding, CommitHooks {
   #current: SessionObject | undefined;
   /** What `req.session` holds once made (the app may assign anything). */
   #value: unknown;
-  /** The response headers went out before the session was made. */
-  #headersWentEarly = false;
+  /** When the request began: the creation time of a session made later. */
+  readonly #startedAt: number;
+  /** The middleware removed `req.session` (`req.session.destroy()`). */
+  #removed = false;
+  /** The response is patched to save the session before it ends. */
+  #committed = false;
 
   constructor(req: ExpressRequest, res: ServerResponse, context: MiddlewareContext, info: ExpressRequestInfo, rs: RequestSession | undefined) {
     this.#req = req;
@@ -224,6 +281,7 @@ class RequestState implements SessionBinding, CommitHooks {
     this.#context = context;
     this.#info = info;
     this.#rs = rs;
+    this.#startedAt = rs === undefined ? context.now() : 0;
     this.cookieInit = context.cookieInit;
     this.now = context.now;
   }
@@ -232,10 +290,13 @@ class RequestState implements SessionBinding, CommitHooks {
   get rs(): RequestSession {
     let rs = this.#rs;
     if (rs === undefined) {
-      rs = this.#rs = this.#context.engine.blank(this.#info);
-      // The headers already went out without a cookie: as for a session that existed then,
-      // tell it so, and it will not be created where no cookie can point to it.
-      if (this.#headersWentEarly) rs.responseHeaders(true);
+      rs = this.#rs = this.#context.engine.blank(this.#info, this.#startedAt);
+      if (this.#res.headersSent) {
+        // The headers already went out without a cookie: as for a session that existed then,
+        // tell it so, and it will not be created where no cookie can point to it.
+        rs.responseHeaders(true);
+      }
+      this.commitBeforeEnd();
     }
     return rs;
   }
@@ -258,13 +319,20 @@ class RequestState implements SessionBinding, CommitHooks {
   setSession(object: SessionObject | undefined): void {
     this.made = true;
     this.#current = object;
+    this.#removed = object === undefined;
     if (object === undefined) delete this.#req.session;
     else this.#req.session = object;
   }
 
-  /** Nothing was made, so there is nothing to save and no header to send. */
-  idle(): boolean {
-    return this.#rs === undefined;
+  /**
+   * Save the session before the response ends (once). Not on a response that has already
+   * ended: that session was made too late to be saved, as it would have been anyway.
+   */
+  commitBeforeEnd(): void {
+    if (this.#committed || this.#res.writableEnded) return;
+    this.#committed = true;
+    toHashTableMode(this.#res);
+    commitBeforeEnd(this.#res, this);
   }
 
   async save(): Promise<void> {
@@ -288,17 +356,18 @@ class RequestState implements SessionBinding, CommitHooks {
 
   /** Whether the app deleted or replaced `req.session`. */
   #unsetByApp(): boolean {
-    if (this.made) return this.#current !== undefined && this.#req.session !== this.#current;
-    // Never made: unset only if the app deleted (or redefined) the property without reading it.
-    return Object.getOwnPropertyDescriptor(this.#req, 'session')?.get !== SESSION.get;
+    if (this.#removed) return false; // req.session.destroy() removed it
+    const current = this.#current; // undefined: never made
+    if (Object.getOwnPropertyDescriptor(this.#req, 'session')?.get === SESSION.get) {
+      // Still the accessor: replaced if the app assigned something other than the session.
+      return this.made && (current === undefined || this.#value !== current);
+    }
+    // Deleted, or redefined as a plain property.
+    return current === undefined || this.#req.session !== current;
   }
 
   headers(beforeSave: boolean): ResponseHeaders {
-    if (this.#rs === undefined) {
-      this.#headersWentEarly ||= beforeSave;
-      return [];
-    }
-    return this.#rs.responseHeaders(beforeSave);
+    return this.rs.responseHeaders(beforeSave);
   }
 
   onSaveError(error: unknown): number {
