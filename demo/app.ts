@@ -171,14 +171,14 @@ export async function createApp(config: DemoConfig): Promise<DemoApp> {
 
   app.post('/logout-everywhere', async (req, res) => {
     const session = sessionOf(req);
-    if (session.userId !== null) await session.signOutEverywhere();
+    if (req.tessera.userId !== null) await session.signOutEverywhere();
     res.redirect(303, '/');
   });
 
   app.post('/sessions/:id/revoke', async (req, res) => {
     const session = sessionOf(req);
     // Only the signed-in user's own sessions can be revoked; other ids are ignored.
-    if (session.userId !== null) await session.revokeSession(req.params.id);
+    if (req.tessera.userId !== null) await session.revokeSession(req.params.id);
     res.redirect(303, '/');
   });
 

@@ -764,3 +764,18 @@ describe('timeouts (tessera; express-session has none on the server)', () => {
     await visit('1');
   });
 });
+
+describe('names express-session apps use for their own data', () => {
+  it('keeps req.session.userId and req.session.user as plain session data', async () => {
+    const { app } = createApp({}, (req, res) => {
+      const s = sess(req);
+      if (req.url === '/login') {
+        s['userId'] = 42;
+        s['user'] = { name: 'alice' };
+      }
+      res.json({ userId: s['userId'] ?? null, user: s['user'] ?? null });
+    });
+    const login = await request(app).get('/login').expect(200, { userId: 42, user: { name: 'alice' } });
+    await request(app).get('/').set('Cookie', cookieOf(login)).expect(200, { userId: 42, user: { name: 'alice' } });
+  });
+});

@@ -81,7 +81,7 @@ export function buildApp(options: AppOptions = {}): TestApp {
   });
   app.get('/whoami', (req, res) => {
     const rs = tesseraOf(req);
-    const body: WhoAmI = { userId: sessionOf(req).userId, data: rs.data.snapshot(), isNew: rs.isNew };
+    const body: WhoAmI = { userId: rs.userId, data: rs.data.snapshot(), isNew: rs.isNew };
     res.json(body);
   });
   app.post('/set/:key/:value', (req, res) => {

@@ -45,8 +45,6 @@ export interface SessionMethods {
   signIn(userId: string, options?: { keepData?: boolean }): Promise<void>;
   /** tessera: sign out (delete, clear the cookie, `Clear-Site-Data`). */
   signOut(): Promise<void>;
-  /** tessera: the signed-in user, or `null`. */
-  readonly userId: string | null;
   /** tessera: the signed-in user's sessions. */
   listSessions(): Promise<SessionInfo[]>;
   /** tessera: end one of the user's sessions by id. */
@@ -90,7 +88,7 @@ function settle(task: Promise<void>, callback: Done): Promise<void> {
 }
 
 /** The prototype shared by every `req.session`: express-session's methods and tessera's. */
-const methods: Omit<SessionMethods, 'id' | 'cookie' | 'userId'> & ThisType<SessionObject> = {
+const methods: Omit<SessionMethods, 'id' | 'cookie'> & ThisType<SessionObject> = {
   regenerate(callback) {
     const b = bindingOf(this);
     return settle(
@@ -166,7 +164,6 @@ const prototype: object = Object.create(Object.prototype, {
     Object.entries(methods).map(([name, value]) => [name, { value, writable: true, configurable: true }]),
   ),
   id: { get: function (this: object) { return bindingOf(this).rs.id; }, configurable: true },
-  userId: { get: function (this: object) { return bindingOf(this).rs.userId; }, configurable: true },
 });
 
 /**
@@ -180,8 +177,11 @@ export function Session(this: unknown): never {
 Object.defineProperty(prototype, 'constructor', { value: Session, writable: true, configurable: true });
 Session.prototype = prototype;
 
-/** Names that are not session data. */
-const RESERVED = new Set<string | symbol>([...Object.keys(methods), 'id', 'userId', 'cookie']);
+/**
+ * Names that are not session data. Deliberately not `userId` or `user`: express-session apps
+ * store their own under those names (tessera's signed-in user is `req.tessera.userId`).
+ */
+const RESERVED = new Set<string | symbol>([...Object.keys(methods), 'id', 'cookie']);
 
 /**
  * Copy the app's changes of `req.session.cookie` (a new `maxAge` or `expires`) to the session:
