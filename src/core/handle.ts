@@ -135,8 +135,9 @@ export class SessionHandle {
  */
 function toDataObject(data: SessionData): SessionData {
   const target = Object.create(null) as SessionData;
-  for (const key of Object.keys(data)) {
-    Object.defineProperty(target, key, { value: data[key], writable: true, enumerable: true, configurable: true });
-  }
+  // Plain assignment is safe here: without a prototype there is no `__proto__` setter, so
+  // every key, `__proto__` included, becomes an own data property (and it is faster than
+  // defining each one).
+  for (const key of Object.keys(data)) target[key] = data[key];
   return target;
 }

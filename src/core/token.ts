@@ -7,6 +7,7 @@
  * replayed as cookies.
  * @module
  */
+import * as nodeCrypto from 'node:crypto';
 import { createHash, randomBytes } from 'node:crypto';
 
 /** Length of a token in bytes. */
@@ -26,7 +27,13 @@ export function isTokenShaped(value: string): boolean {
   return TOKEN_PATTERN.test(value);
 }
 
+/**
+ * `crypto.hash` (Node 20.12 and later): one call, no Hash object, about three times faster than
+ * `createHash` for a short input. Older Node 20 releases fall back to `createHash`.
+ */
+const oneShotHash = (nodeCrypto as { hash?: (algorithm: string, data: string, encoding: 'base64url') => string }).hash;
+
 /** The store key of a token: `base64url(SHA-256(token))`. The raw token never reaches a store. */
 export function storeKeyOf(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
+  return oneShotHash === undefined ? createHash('sha256').update(token).digest('base64url') : oneShotHash('sha256', token, 'base64url');
 }

@@ -81,6 +81,9 @@ type Positional = [
   rest: Partial<SessionRecord> | 0,
 ];
 
+/** The record fields an {@link Entry} keeps by position; any other goes in `rest`. */
+const POSITIONAL_KEYS = new Set(['expiresAt', 'version', 'createdAt', 'authenticatedAt', 'lastSeenAt', 'userId', 'data', 'meta']);
+
 /** `expiresAt` of an entry, read from its start. */
 function expiresAtOf(entry: Entry): number {
   return Number(entry.slice(1, entry.indexOf(',')));
@@ -281,11 +284,19 @@ export class MemoryStore implements Store {
   }
 
   #encode(record: SessionRecord): Entry {
-    const { version, createdAt, authenticatedAt, lastSeenAt, expiresAt, userId, data, meta, ...others } = record;
-    const { userAgent, ...otherMeta } = meta;
-    const agent = typeof userAgent === 'string' ? this.#agents.idOf(userAgent) : -1;
-    const rest = Object.keys(others).length === 0 ? 0 : others;
-    const fields: Positional = [expiresAt, version, agent, createdAt, authenticatedAt, lastSeenAt, userId, data, agent === -1 ? meta : otherMeta, rest];
+    const meta = record.meta;
+    const agent = typeof meta.userAgent === 'string' ? this.#agents.idOf(meta.userAgent) : -1;
+    let otherMeta: SessionRecord['meta'] = meta;
+    if (agent !== -1) {
+      otherMeta = {};
+      for (const key in meta) if (key !== 'userAgent') (otherMeta as Record<string, unknown>)[key] = (meta as Record<string, unknown>)[key];
+    }
+    let rest: Record<string, unknown> | 0 = 0;
+    for (const key in record) {
+      if (!POSITIONAL_KEYS.has(key)) (rest ||= {})[key] = (record as unknown as Record<string, unknown>)[key];
+    }
+    const { expiresAt, version, createdAt, authenticatedAt, lastSeenAt, userId, data } = record;
+    const fields: Positional = [expiresAt, version, agent, createdAt, authenticatedAt, lastSeenAt, userId, data, otherMeta, rest];
     // A copy of exactly the right size: V8 gives JSON.stringify's result spare room (about 90
     // bytes on a record this size) that a long-lived string would keep. The JSON has no lone
     // surrogates (JSON.stringify escapes them), so the UTF-8 round trip is exact.

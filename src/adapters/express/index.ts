@@ -22,13 +22,14 @@ import { requireFresh } from './guards.js';
 import { createCsrf, type CsrfOptions } from './csrf.js';
 
 /**
- * Each request's {@link RequestState}, for the shared accessors below. A WeakMap rather than a
- * property of `req`: see {@link SESSION} for what each property added to a request costs.
+ * Where a request keeps its {@link RequestState}, for the shared accessors below. A property
+ * rather than a WeakMap keyed by the request: a WeakMap entry costs a request about 7 µs here
+ * (the key needs an identity hash, and the entry is an ephemeron the GC must trace).
  */
-const states = new WeakMap<IncomingMessage, RequestState>();
+const STATE = Symbol('tessera.express');
 
-function stateOf(req: IncomingMessage): RequestState {
-  const state = states.get(req);
+function stateOf(req: ExpressRequest): RequestState {
+  const state = req[STATE];
   if (state === undefined) throw new TesseraError('SESSION_ENDED', 'This request has no tessera session');
   return state;
 }
@@ -42,11 +43,9 @@ function stateOf(req: IncomingMessage): RequestState {
  * request would give each `req` its own hidden class, and V8 then turns every request object
  * into a slow dictionary-mode object, which every later property access in Express pays for.
  *
- * Even so, adding a property to an Express request or response costs about 2 µs: Express
- * gives each one its app's prototype (`Object.setPrototypeOf`), after which V8 builds a new
- * hidden class for every property added instead of reusing one (see {@link toHashTableMode}).
- * So the middleware adds only the four properties express-session's API needs, and patches the
- * response (`end`, `writeHead`) only once a session exists.
+ * Even so, adding a property to an Express request or response is costly (see
+ * {@link toHashTableMode}), so the middleware adds only the four express-session's API needs
+ * and its own state, and patches the response (`end`, `writeHead`) only once a session exists.
  */
 const SESSION: PropertyDescriptor = {
   get(this: ExpressRequest) {
@@ -82,6 +81,7 @@ const SESSION_ID: PropertyDescriptor = {
 
 /** The request as the middleware sees it: Node's, plus what Express adds when present. */
 interface ExpressRequest extends IncomingMessage {
+  [STATE]?: RequestState;
   session?: SessionObject | null | undefined;
   sessionID?: string;
   sessionStore?: unknown;
@@ -170,8 +170,8 @@ function session(options: ExpressSessionOptions): SessionMiddleware {
 
   const attach = (req: ExpressRequest, res: ServerResponse, info: ExpressRequestInfo, rs: RequestSession | undefined): void => {
     const state = new RequestState(req, res, context, info, rs);
-    states.set(req, state);
     toHashTableMode(req);
+    req[STATE] = state;
     Object.defineProperty(req, 'session', SESSION);
     Object.defineProperty(req, 'tessera', TESSERA);
     req.sessionStore = sessionStore;
@@ -245,7 +245,7 @@ interface MiddlewareContext {
 
 /** Whether an earlier session middleware (this one mounted twice, or another) already ran. */
 function hasSession(req: ExpressRequest): boolean {
-  const state = states.get(req);
+  const state = req[STATE];
   if (state !== undefined && !state.made && Object.getOwnPropertyDescriptor(req, 'session')?.get === SESSION.get) return true;
   return Boolean(req.session);
 }
