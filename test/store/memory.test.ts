@@ -3,6 +3,7 @@ import { isTesseraError } from '../../src/core/errors.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import type { SessionRecord } from '../../src/store/types.js';
 import { runStoreConformance } from '../conformance/index.js';
+import { sampleRecord } from '../helpers/records.js';
 
 runStoreConformance('MemoryStore', ({ now }) => ({
   store: new MemoryStore({ now, sweepIntervalMs: 0 }),
@@ -16,19 +17,7 @@ runStoreConformance('MemoryStore on the real clock', () => ({ store: new MemoryS
 
 const T0 = 1_700_000_000_000;
 
-function record(overrides: Partial<SessionRecord> = {}): SessionRecord {
-  return {
-    version: 1,
-    createdAt: T0,
-    authenticatedAt: null,
-    lastSeenAt: T0,
-    expiresAt: T0 + 60_000,
-    userId: null,
-    data: {},
-    meta: {},
-    ...overrides,
-  };
-}
+const record = (overrides: Partial<SessionRecord> = {}): SessionRecord => sampleRecord(overrides, T0);
 
 describe('MemoryStore', () => {
   afterEach(() => {

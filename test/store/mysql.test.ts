@@ -12,6 +12,7 @@ import { buildStatements } from '../../src/store/sql-dialect.js';
 import type { SessionRecord } from '../../src/store/types.js';
 import { runStoreConformance } from '../conformance/index.js';
 import { countingProxy, migrationStatements, parallelWriters, probeMysql, uniqueTableName } from '../helpers/sql-servers.js';
+import { sampleRecord } from '../helpers/records.js';
 
 const server = await probeMysql();
 
@@ -39,17 +40,7 @@ if (server.skip !== undefined) {
 
   describe('MysqlStore', () => {
     const T0 = 1_700_000_000_000;
-    const record = (overrides: Partial<SessionRecord> = {}): SessionRecord => ({
-      version: 1,
-      createdAt: T0,
-      authenticatedAt: null,
-      lastSeenAt: T0,
-      expiresAt: T0 + 60_000,
-      userId: null,
-      data: {},
-      meta: {},
-      ...overrides,
-    });
+    const record = (overrides: Partial<SessionRecord> = {}): SessionRecord => sampleRecord(overrides, T0);
     const stores: MysqlStore[] = [];
     afterEach(async () => {
       for (const store of stores.splice(0)) await store.close();

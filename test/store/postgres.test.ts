@@ -12,6 +12,7 @@ import { buildStatements } from '../../src/store/sql-dialect.js';
 import type { SessionRecord } from '../../src/store/types.js';
 import { runStoreConformance } from '../conformance/index.js';
 import { migrationStatements, parallelWriters, probePostgres, uniqueTableName } from '../helpers/sql-servers.js';
+import { sampleRecord } from '../helpers/records.js';
 
 const server = await probePostgres();
 
@@ -38,17 +39,7 @@ if (server.skip !== undefined) {
 
   describe('PostgresStore', () => {
     const T0 = 1_700_000_000_000;
-    const record = (overrides: Partial<SessionRecord> = {}): SessionRecord => ({
-      version: 1,
-      createdAt: T0,
-      authenticatedAt: null,
-      lastSeenAt: T0,
-      expiresAt: T0 + 60_000,
-      userId: null,
-      data: {},
-      meta: {},
-      ...overrides,
-    });
+    const record = (overrides: Partial<SessionRecord> = {}): SessionRecord => sampleRecord(overrides, T0);
     const stores: PostgresStore[] = [];
     afterEach(async () => {
       for (const store of stores.splice(0)) await store.close();

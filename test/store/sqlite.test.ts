@@ -7,6 +7,7 @@ import { isTesseraError } from '../../src/core/errors.js';
 import { SqliteStore, type SqliteDatabaseLike } from '../../src/store/sqlite.js';
 import type { SessionRecord } from '../../src/store/types.js';
 import { runStoreConformance } from '../conformance/index.js';
+import { sampleRecord } from '../helpers/records.js';
 
 runStoreConformance('SqliteStore (better-sqlite3, :memory:)', ({ now }) => ({
   store: new SqliteStore({ database: ':memory:', now, purgeIntervalMs: 0 }),
@@ -27,17 +28,7 @@ if (nodeSqlite) {
 }
 
 const T0 = 1_700_000_000_000;
-const record = (overrides: Partial<SessionRecord> = {}): SessionRecord => ({
-  version: 1,
-  createdAt: T0,
-  authenticatedAt: null,
-  lastSeenAt: T0,
-  expiresAt: T0 + 60_000,
-  userId: null,
-  data: {},
-  meta: {},
-  ...overrides,
-});
+const record = (overrides: Partial<SessionRecord> = {}): SessionRecord => sampleRecord(overrides, T0);
 
 function catchError(fn: () => unknown): unknown {
   try {
