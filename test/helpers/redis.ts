@@ -99,6 +99,7 @@ export function describeWithServer(title: string, problem: string | undefined, b
     return;
   }
   if (process.env['CI'] === 'true') throw new Error(`${title}: ${problem} (CI=true: a missing server fails the run)`);
+  // Outside CI only (under CI=true the caller throws instead): the reason is in the name.
   describe.skip(`${title} [skipped: ${problem}]`, () => {
     it('needs the server', () => undefined);
   });

@@ -110,6 +110,11 @@ export function migrationStatements(heading: string, tableName: string): string[
  * requests that all load it before any of them writes (a barrier), each setting its own key.
  * @returns the session data read afterwards (every key must be there: no lost update).
  */
+/** The data {@link parallelWriters} must leave: `init` plus every writer's key. */
+export function everyWritersKey(parallel: number): Record<string, string> {
+  return { init: 'yes', ...Object.fromEntries(Array.from({ length: parallel }, (_, i) => [`k${i}`, `v${i}`])) };
+}
+
 export async function parallelWriters(store: Store, parallel: number): Promise<Record<string, unknown>> {
   const { app } = buildApp({ store, beforeSet: barrier(parallel) });
   const server = await listen(app);

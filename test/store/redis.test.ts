@@ -22,6 +22,7 @@ import {
   type Library,
   type TestClient,
 } from '../helpers/redis.js';
+import { catchError } from '../helpers/errors.js';
 
 const LIBRARIES: Library[] = ['node-redis', 'ioredis'];
 const MINUTE = 60_000;
@@ -59,14 +60,6 @@ function record(now: number, overrides: Partial<SessionRecord> = {}): SessionRec
   };
 }
 
-function catchError(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
 
 describeWithServer('RedisStore on a standalone Redis', await standaloneProblem(), () => {
   for (const library of LIBRARIES) {

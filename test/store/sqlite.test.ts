@@ -8,6 +8,7 @@ import { SqliteStore, type SqliteDatabaseLike } from '../../src/store/sqlite.js'
 import type { SessionRecord } from '../../src/store/types.js';
 import { runStoreConformance } from '../conformance/index.js';
 import { sampleRecord } from '../helpers/records.js';
+import { catchError } from '../helpers/errors.js';
 
 runStoreConformance('SqliteStore (better-sqlite3, :memory:)', ({ now }) => ({
   store: new SqliteStore({ database: ':memory:', now, purgeIntervalMs: 0 }),
@@ -24,20 +25,13 @@ if (nodeSqlite) {
     return { store: new SqliteStore({ database, now, purgeIntervalMs: 0 }), cleanup: () => void database.close() };
   });
 } else {
+  // node:sqlite exists from Node 22.5; this project supports Node 20, where it cannot run.
   it.skip(`runs the conformance suite on a node:sqlite DatabaseSync handle [skipped: node:sqlite is not available on Node ${process.versions.node}]`, () => {});
 }
 
 const T0 = 1_700_000_000_000;
 const record = (overrides: Partial<SessionRecord> = {}): SessionRecord => sampleRecord(overrides, T0);
 
-function catchError(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  return undefined;
-}
 
 describe('SqliteStore', () => {
   const cleanups: Array<() => unknown> = [];
