@@ -11,6 +11,7 @@ export default defineConfig({
     'stores/mysql': 'src/store/mysql.ts',
     'stores/redis': 'src/store/redis.ts',
     logging: 'src/logging.ts',
+    testing: 'src/testing/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

@@ -1,6 +1,7 @@
 // Checks what `npm pack` would publish: every subpath export resolves and loads under both
-// `import` and `require`, `require('tessera/express')` is the session function itself, every
-// entry has its type declarations, and nothing but dist/ and the metadata is packed.
+// `import` and `require`, `require('tessera/express')` is the session function itself,
+// `tessera/testing` exports `runStoreConformance`, every entry has its type declarations, and
+// nothing but dist/ and the metadata is packed.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -33,6 +34,12 @@ for (const name of ['Store', 'MemoryStore', 'Cookie', 'Session', 'requireFresh']
 const { default: esmSession } = await import(`${pkg.name}/express`);
 check(typeof esmSession === 'function' && typeof esmSession.MemoryStore === 'function',
   "import session from 'tessera/express' is not the session function");
+
+// The conformance suite third-party stores run: loading it must not need a test runner.
+const { runStoreConformance: esmConformance } = await import(`${pkg.name}/testing`);
+const { runStoreConformance: cjsConformance } = require(`${pkg.name}/testing`);
+check(typeof esmConformance === 'function', "import { runStoreConformance } from 'tessera/testing' is not a function");
+check(typeof cjsConformance === 'function', "require('tessera/testing').runStoreConformance is not a function");
 
 // Stores that load a driver lazily must find it from both builds (esbuild's ESM output has no
 // working bare `require`).

@@ -15,7 +15,7 @@ import connectPgSimple from 'connect-pg-simple';
 import expressSession from 'express-session';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LegacyStore } from '../../src/store/legacy.js';
-import { runStoreConformance } from '../conformance/index.js';
+import { runStoreConformance } from '../../src/testing/index.js';
 import { createSessionTable, reachPostgres, serverUnavailable } from '../helpers/servers.js';
 
 const TITLE = 'LegacyStore on connect-pg-simple 10 (pg)';
@@ -37,6 +37,7 @@ if (!postgres.ok) {
   const pgStore = () => new PGStore({ pool, tableName: table, pruneSessionInterval: false });
 
   runStoreConformance(TITLE, () => ({ store: new LegacyStore(pgStore()) }), {
+    framework: { describe, it },
     fakeClock: false,
     skip: {
       'expiry.boundary':

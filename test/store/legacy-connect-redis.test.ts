@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { RedisStore } from 'connect-redis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LegacyStore } from '../../src/store/legacy.js';
-import { runStoreConformance } from '../conformance/index.js';
+import { runStoreConformance } from '../../src/testing/index.js';
 import { reachRedis, serverUnavailable, type RedisClient } from '../helpers/servers.js';
 
 const TITLE = 'LegacyStore on connect-redis 9 (node-redis v5)';
@@ -36,6 +36,7 @@ if (!redis.ok) {
   });
 
   runStoreConformance(TITLE, () => ({ store: new LegacyStore(new RedisStore({ client, prefix })) }), {
+    framework: { describe, it },
     fakeClock: false,
     skip: {
       'expiry.boundary':

@@ -2,17 +2,18 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isTesseraError } from '../../src/core/errors.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import type { SessionRecord } from '../../src/store/types.js';
-import { runStoreConformance } from '../conformance/index.js';
+import { runStoreConformance } from '../../src/testing/index.js';
 import { sampleRecord } from '../helpers/records.js';
 
-runStoreConformance('MemoryStore', ({ now }) => ({
-  store: new MemoryStore({ now, sweepIntervalMs: 0 }),
-}));
+runStoreConformance('MemoryStore', ({ now }) => ({ store: new MemoryStore({ now, sweepIntervalMs: 0 }) }), {
+  framework: { describe, it },
+});
 
 // The real-clock path of the suite (used by stores whose server owns expiry, like Redis).
 runStoreConformance('MemoryStore on the real clock', () => ({ store: new MemoryStore() }), {
   fakeClock: false,
   realTtlMs: 50,
+  framework: { describe, it },
 });
 
 const T0 = 1_700_000_000_000;

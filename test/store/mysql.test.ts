@@ -10,7 +10,7 @@ import { isTesseraError } from '../../src/core/errors.js';
 import { MysqlStore, type MysqlStoreOptions } from '../../src/store/mysql.js';
 import { buildStatements } from '../../src/store/sql-dialect.js';
 import type { SessionRecord } from '../../src/store/types.js';
-import { runStoreConformance } from '../conformance/index.js';
+import { runStoreConformance } from '../../src/testing/index.js';
 import { countingProxy, migrationStatements, everyWritersKey, parallelWriters, probeMysql, uniqueTableName } from '../helpers/sql-servers.js';
 import { sampleRecord } from '../helpers/records.js';
 import { catchError } from '../helpers/errors.js';
@@ -36,9 +36,11 @@ if (server.skip !== undefined) {
     (await pool.query<RowDataPacket[]>(sql, params))[0] as T[];
 
   const conformanceTable = newTable();
-  runStoreConformance('MysqlStore (mysql2/promise Pool)', ({ now }) => ({
-    store: new MysqlStore({ pool, tableName: conformanceTable, now, purgeIntervalMs: 0 }),
-  }));
+  runStoreConformance(
+    'MysqlStore (mysql2/promise Pool)',
+    ({ now }) => ({ store: new MysqlStore({ pool, tableName: conformanceTable, now, purgeIntervalMs: 0 }) }),
+    { framework: { describe, it } },
+  );
 
   describe('MysqlStore', () => {
     const T0 = 1_700_000_000_000;

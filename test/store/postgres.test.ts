@@ -10,7 +10,7 @@ import { isTesseraError } from '../../src/core/errors.js';
 import { PostgresStore, type PostgresStoreOptions } from '../../src/store/postgres.js';
 import { buildStatements } from '../../src/store/sql-dialect.js';
 import type { SessionRecord } from '../../src/store/types.js';
-import { runStoreConformance } from '../conformance/index.js';
+import { runStoreConformance } from '../../src/testing/index.js';
 import { migrationStatements, everyWritersKey, parallelWriters, probePostgres, uniqueTableName } from '../helpers/sql-servers.js';
 import { sampleRecord } from '../helpers/records.js';
 import { catchError } from '../helpers/errors.js';
@@ -35,9 +35,11 @@ if (server.skip !== undefined) {
   });
 
   const conformanceTable = newTable();
-  runStoreConformance('PostgresStore (pg Pool)', ({ now }) => ({
-    store: new PostgresStore({ pool, tableName: conformanceTable, now, purgeIntervalMs: 0 }),
-  }));
+  runStoreConformance(
+    'PostgresStore (pg Pool)',
+    ({ now }) => ({ store: new PostgresStore({ pool, tableName: conformanceTable, now, purgeIntervalMs: 0 }) }),
+    { framework: { describe, it } },
+  );
 
   describe('PostgresStore', () => {
     const T0 = 1_700_000_000_000;

@@ -7,7 +7,7 @@ import request from 'supertest';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisStore } from '../../src/store/redis.js';
 import type { SessionRecord } from '../../src/store/types.js';
-import { runStoreConformance } from '../conformance/index.js';
+import { runStoreConformance } from '../../src/testing/index.js';
 import { cookieHeader, theSetCookie } from '../helpers/cookies.js';
 import { DEFAULT_NAME, buildApp, listen, type WhoAmI } from '../helpers/express-app.js';
 import {
@@ -62,7 +62,7 @@ describeWithServer('RedisStore on a Redis Cluster', await clusterProblem(), () =
     runStoreConformance(
       `RedisStore (${library} cluster)`,
       async () => ({ store: new RedisStore({ client: (await clientOf(library)).client, prefix }) }),
-      { fakeClock: false, realTtlMs: 200 },
+      { framework: { describe, it }, fakeClock: false, realTtlMs: 200 },
     );
   }
 

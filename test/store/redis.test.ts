@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { isTesseraError } from '../../src/core/errors.js';
 import { RedisStore, type RedisClientLike, type RedisStoreOptions } from '../../src/store/redis.js';
 import type { SessionRecord } from '../../src/store/types.js';
-import { runStoreConformance } from '../conformance/index.js';
+import { runStoreConformance } from '../../src/testing/index.js';
 import { cookieHeader, theSetCookie } from '../helpers/cookies.js';
 import { DEFAULT_NAME, buildApp, listen, type WhoAmI } from '../helpers/express-app.js';
 import {
@@ -67,7 +67,7 @@ describeWithServer('RedisStore on a standalone Redis', await standaloneProblem()
     runStoreConformance(
       `RedisStore (${library})`,
       async () => ({ store: new RedisStore({ client: (await clientOf(library)).client, prefix }) }),
-      { fakeClock: false, realTtlMs: 150 },
+      { framework: { describe, it }, fakeClock: false, realTtlMs: 150 },
     );
   }
 

@@ -6,13 +6,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { isTesseraError } from '../../src/core/errors.js';
 import { SqliteStore, type SqliteDatabaseLike } from '../../src/store/sqlite.js';
 import type { SessionRecord } from '../../src/store/types.js';
-import { runStoreConformance } from '../conformance/index.js';
+import { runStoreConformance } from '../../src/testing/index.js';
 import { sampleRecord } from '../helpers/records.js';
 import { catchError } from '../helpers/errors.js';
 
-runStoreConformance('SqliteStore (better-sqlite3, :memory:)', ({ now }) => ({
-  store: new SqliteStore({ database: ':memory:', now, purgeIntervalMs: 0 }),
-}));
+runStoreConformance(
+  'SqliteStore (better-sqlite3, :memory:)',
+  ({ now }) => ({ store: new SqliteStore({ database: ':memory:', now, purgeIntervalMs: 0 }) }),
+  { framework: { describe, it } },
+);
 
 // node:sqlite exists from Node 22.5; the variable keeps TypeScript from resolving the name.
 const nodeSqliteName = 'node:sqlite';
@@ -20,10 +22,14 @@ const nodeSqlite = (await import(nodeSqliteName).catch(() => null)) as {
   DatabaseSync: new (path: string) => SqliteDatabaseLike;
 } | null;
 if (nodeSqlite) {
-  runStoreConformance('SqliteStore (node:sqlite DatabaseSync handle)', ({ now }) => {
-    const database = new nodeSqlite.DatabaseSync(':memory:');
-    return { store: new SqliteStore({ database, now, purgeIntervalMs: 0 }), cleanup: () => void database.close() };
-  });
+  runStoreConformance(
+    'SqliteStore (node:sqlite DatabaseSync handle)',
+    ({ now }) => {
+      const database = new nodeSqlite.DatabaseSync(':memory:');
+      return { store: new SqliteStore({ database, now, purgeIntervalMs: 0 }), cleanup: () => void database.close() };
+    },
+    { framework: { describe, it } },
+  );
 } else {
   // node:sqlite exists from Node 22.5; this project supports Node 20, where it cannot run.
   it.skip(`runs the conformance suite on a node:sqlite DatabaseSync handle [skipped: node:sqlite is not available on Node ${process.versions.node}]`, () => {});

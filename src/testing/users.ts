@@ -1,11 +1,12 @@
 /** Conformance: the per-user index (`listByUser`, `deleteByUser`). */
-import { expect } from 'vitest';
-import type { UserSessionEntry } from '../../src/store/types.js';
-import { defineCases } from './harness.js';
+import assert from 'node:assert/strict';
+import type { UserSessionEntry } from '../store/types.js';
+import { assertEqual, defineCases } from './harness.js';
 
 const byKey = (entries: UserSessionEntry[]): UserSessionEntry[] =>
   [...entries].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 
+/** The cases of the `per-user index` group, in order. */
 export const userCases = defineCases([
   {
     id: 'users.list',
@@ -17,14 +18,14 @@ export const userCases = defineCases([
       for (const e of [a1, a2]) await store.set(e.key, e.record);
       await store.set(newKey(), record({ userId: bob }));
       await store.set(newKey(), record({ userId: null }));
-      expect(byKey(await store.listByUser(alice))).toEqual(byKey([a1, a2]));
+      assertEqual(byKey(await store.listByUser(alice)), byKey([a1, a2]));
     },
   },
   {
     id: 'users.list-unknown',
     name: 'returns an empty list for a user without sessions',
     async run({ store, newUserId }) {
-      expect(await store.listByUser(newUserId())).toEqual([]);
+      assertEqual(await store.listByUser(newUserId()), []);
     },
   },
   {
@@ -36,7 +37,7 @@ export const userCases = defineCases([
       await store.set(kept, record({ userId }));
       await store.set(gone, record({ userId }));
       await store.delete(gone);
-      expect((await store.listByUser(userId)).map((e) => e.key)).toEqual([kept]);
+      assertEqual((await store.listByUser(userId)).map((e) => e.key), [kept]);
     },
   },
   {
@@ -47,8 +48,8 @@ export const userCases = defineCases([
       const upper = lower.toUpperCase();
       const key = newKey();
       await store.set(key, record({ userId: upper }));
-      expect(await store.listByUser(lower)).toEqual([]);
-      expect((await store.listByUser(upper)).map((e) => e.key)).toEqual([key]);
+      assertEqual(await store.listByUser(lower), []);
+      assertEqual((await store.listByUser(upper)).map((e) => e.key), [key]);
     },
   },
   {
@@ -60,12 +61,12 @@ export const userCases = defineCases([
       const bobKey = newKey();
       for (const key of aliceKeys) await store.set(key, record({ userId: alice }));
       await store.set(bobKey, record({ userId: bob }));
-      expect(await store.deleteByUser(alice)).toBe(3);
-      for (const key of aliceKeys) expect(await store.get(key)).toBeNull();
-      expect(await store.listByUser(alice)).toEqual([]);
-      expect(await store.get(bobKey)).not.toBeNull();
-      expect(await store.listByUser(bob)).toHaveLength(1);
-      expect(await store.deleteByUser(alice)).toBe(0);
+      assert.strictEqual(await store.deleteByUser(alice), 3);
+      for (const key of aliceKeys) assert.strictEqual(await store.get(key), null);
+      assertEqual(await store.listByUser(alice), []);
+      assert.notStrictEqual(await store.get(bobKey), null);
+      assert.strictEqual((await store.listByUser(bob)).length, 1);
+      assert.strictEqual(await store.deleteByUser(alice), 0);
     },
   },
   {
@@ -76,13 +77,13 @@ export const userCases = defineCases([
       const [current, other1, other2, bobKey] = [newKey(), newKey(), newKey(), newKey()];
       for (const key of [current, other1, other2]) await store.set(key, record({ userId: alice }));
       await store.set(bobKey, record({ userId: bob }));
-      expect(await store.deleteByUser(alice, { exceptKey: current })).toBe(2);
-      expect((await store.listByUser(alice)).map((e) => e.key)).toEqual([current]);
-      expect(await store.get(current)).not.toBeNull();
-      expect(await store.get(bobKey)).not.toBeNull();
+      assert.strictEqual(await store.deleteByUser(alice, { exceptKey: current }), 2);
+      assertEqual((await store.listByUser(alice)).map((e) => e.key), [current]);
+      assert.notStrictEqual(await store.get(current), null);
+      assert.notStrictEqual(await store.get(bobKey), null);
       // A key of another user as exceptKey protects nothing of this user's.
-      expect(await store.deleteByUser(alice, { exceptKey: bobKey })).toBe(1);
-      expect(await store.get(bobKey)).not.toBeNull();
+      assert.strictEqual(await store.deleteByUser(alice, { exceptKey: bobKey }), 1);
+      assert.notStrictEqual(await store.get(bobKey), null);
     },
   },
   {
@@ -93,12 +94,12 @@ export const userCases = defineCases([
       const key = newKey();
       await store.set(key, record({ userId: alice }));
       await store.set(key, record({ version: 2, userId: bob }));
-      expect(await store.listByUser(alice)).toEqual([]);
-      expect((await store.listByUser(bob)).map((e) => e.key)).toEqual([key]);
+      assertEqual(await store.listByUser(alice), []);
+      assertEqual((await store.listByUser(bob)).map((e) => e.key), [key]);
       await store.set(key, record({ version: 3, userId: null }));
-      expect(await store.listByUser(bob)).toEqual([]);
-      expect(await store.deleteByUser(bob)).toBe(0);
-      expect(await store.get(key)).not.toBeNull();
+      assertEqual(await store.listByUser(bob), []);
+      assert.strictEqual(await store.deleteByUser(bob), 0);
+      assert.notStrictEqual(await store.get(key), null);
     },
   },
   {
@@ -111,8 +112,8 @@ export const userCases = defineCases([
       const expiresAt = now() + 7_200_000;
       await store.touch(key, now(), expiresAt);
       const [entry] = await store.listByUser(userId);
-      expect(entry?.key).toBe(key);
-      expect(entry?.record.expiresAt).toBe(expiresAt);
+      assert.strictEqual(entry?.key, key);
+      assert.strictEqual(entry?.record.expiresAt, expiresAt);
     },
   },
 ]);

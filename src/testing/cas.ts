@@ -1,7 +1,7 @@
 /** Conformance: compare-and-set (`expectVersion`) and concurrent writers. */
-import { expect } from 'vitest';
-import type { SessionRecord, Store } from '../../src/store/types.js';
-import { defineCases } from './harness.js';
+import assert from 'node:assert/strict';
+import type { SessionRecord, Store } from '../store/types.js';
+import { assertEqual, defineCases } from './harness.js';
 
 /** Read, add `data[name] = value`, write with CAS; retry on conflict. Returns the attempts used. */
 async function addWithRetry(store: Store, key: string, name: string, value: unknown): Promise<number> {
@@ -18,15 +18,18 @@ async function addWithRetry(store: Store, key: string, name: string, value: unkn
   throw new Error(`writer ${name} gave up after 200 conflicts`);
 }
 
+/** The cases of the `compare-and-set` group, in order. */
 export const casCases = defineCases([
   {
     id: 'cas.create-once',
     name: 'writes with expectVersion null once and refuses the second time',
     async run({ store, newKey, record }) {
       const key = newKey();
-      expect(await store.set(key, record({ data: { first: true } }), { expectVersion: null })).toBe(true);
-      expect(await store.set(key, record({ data: { second: true } }), { expectVersion: null })).toBe(false);
-      expect((await store.get(key))?.data).toEqual({ first: true });
+      const first = await store.set(key, record({ data: { first: true } }), { expectVersion: null });
+      assert.strictEqual(first, true, 'the first create must succeed');
+      const second = await store.set(key, record({ data: { second: true } }), { expectVersion: null });
+      assert.strictEqual(second, false, 'the second create must be refused');
+      assertEqual((await store.get(key))?.data, { first: true });
     },
   },
   {
@@ -35,13 +38,16 @@ export const casCases = defineCases([
     async run({ store, newKey, record }) {
       const key = newKey();
       await store.set(key, record({ version: 5, data: { v: 5 } }));
-      expect(await store.set(key, record({ version: 6, data: { v: 'stale' } }), { expectVersion: 4 })).toBe(false);
-      expect(await store.set(key, record({ version: 6, data: { v: 'ahead' } }), { expectVersion: 6 })).toBe(false);
-      expect((await store.get(key))?.data).toEqual({ v: 5 });
-      expect(await store.set(key, record({ version: 6, data: { v: 6 } }), { expectVersion: 5 })).toBe(true);
+      const stale = await store.set(key, record({ version: 6, data: { v: 'stale' } }), { expectVersion: 4 });
+      assert.strictEqual(stale, false, 'expectVersion 4 over version 5 must be refused');
+      const ahead = await store.set(key, record({ version: 6, data: { v: 'ahead' } }), { expectVersion: 6 });
+      assert.strictEqual(ahead, false, 'expectVersion 6 over version 5 must be refused');
+      assertEqual((await store.get(key))?.data, { v: 5 });
+      const match = await store.set(key, record({ version: 6, data: { v: 6 } }), { expectVersion: 5 });
+      assert.strictEqual(match, true, 'expectVersion 5 over version 5 must succeed');
       const read = await store.get(key);
-      expect(read?.version).toBe(6);
-      expect(read?.data).toEqual({ v: 6 });
+      assert.strictEqual(read?.version, 6);
+      assertEqual(read?.data, { v: 6 });
     },
   },
   {
@@ -49,8 +55,8 @@ export const casCases = defineCases([
     name: 'refuses expectVersion n for a key that was never written',
     async run({ store, newKey, record }) {
       const key = newKey();
-      expect(await store.set(key, record({ version: 2 }), { expectVersion: 1 })).toBe(false);
-      expect(await store.get(key)).toBeNull();
+      assert.strictEqual(await store.set(key, record({ version: 2 }), { expectVersion: 1 }), false);
+      assert.strictEqual(await store.get(key), null);
     },
   },
   {
@@ -60,8 +66,8 @@ export const casCases = defineCases([
       const key = newKey();
       await store.set(key, record());
       await store.delete(key);
-      expect(await store.set(key, record({ version: 2 }), { expectVersion: 1 })).toBe(false);
-      expect(await store.get(key)).toBeNull();
+      assert.strictEqual(await store.set(key, record({ version: 2 }), { expectVersion: 1 }), false);
+      assert.strictEqual(await store.get(key), null);
     },
   },
   {
@@ -73,10 +79,10 @@ export const casCases = defineCases([
       const writers = Array.from({ length: 20 }, (_, i) => addWithRetry(store, key, `w${i}`, i));
       await Promise.all(writers);
       const read = await store.get(key);
-      expect(read?.version).toBe(21);
+      assert.strictEqual(read?.version, 21);
       const expected: Record<string, unknown> = { start: true };
       for (let i = 0; i < 20; i++) expected[`w${i}`] = i;
-      expect(read?.data).toEqual(expected);
+      assertEqual(read?.data, expected);
     },
   },
   {
@@ -89,9 +95,9 @@ export const casCases = defineCases([
           store.set(key, record({ data: { creator: i } }), { expectVersion: null }),
         ),
       );
-      expect(results.filter(Boolean)).toHaveLength(1);
+      assert.strictEqual(results.filter(Boolean).length, 1, `exactly one creator must win: ${JSON.stringify(results)}`);
       const winner = results.indexOf(true);
-      expect((await store.get(key))?.data).toEqual({ creator: winner });
+      assertEqual((await store.get(key))?.data, { creator: winner });
     },
   },
 ]);

@@ -1,7 +1,8 @@
 /** Conformance: expired records read, touch, list and CAS as absent. */
-import { expect } from 'vitest';
-import { defineCases } from './harness.js';
+import assert from 'node:assert/strict';
+import { assertEqual, defineCases } from './harness.js';
 
+/** The cases of the `expiry` group, in order. */
 export const expiryCases = defineCases([
   {
     id: 'expiry.read',
@@ -9,9 +10,9 @@ export const expiryCases = defineCases([
     async run({ store, newKey, shortLived, waitPastShortTtl }) {
       const key = newKey();
       await store.set(key, shortLived());
-      expect(await store.get(key)).not.toBeNull();
+      assert.notStrictEqual(await store.get(key), null);
       await waitPastShortTtl();
-      expect(await store.get(key)).toBeNull();
+      assert.strictEqual(await store.get(key), null);
     },
   },
   {
@@ -22,9 +23,9 @@ export const expiryCases = defineCases([
       const key = newKey();
       await store.set(key, record({ expiresAt: now() + 10 }));
       await advance(9);
-      expect(await store.get(key)).not.toBeNull();
+      assert.notStrictEqual(await store.get(key), null);
       await advance(1);
-      expect(await store.get(key)).toBeNull();
+      assert.strictEqual(await store.get(key), null);
     },
   },
   {
@@ -34,8 +35,8 @@ export const expiryCases = defineCases([
       const key = newKey();
       await store.set(key, shortLived());
       await waitPastShortTtl();
-      expect(await store.touch(key, now(), now() + 3_600_000)).toBe(false);
-      expect(await store.get(key)).toBeNull();
+      assert.strictEqual(await store.touch(key, now(), now() + 3_600_000), false);
+      assert.strictEqual(await store.get(key), null);
     },
   },
   {
@@ -44,9 +45,9 @@ export const expiryCases = defineCases([
     async run({ store, newKey, shortLived, waitPastShortTtl, now }) {
       const key = newKey();
       await store.set(key, shortLived({ data: { kept: true } }));
-      expect(await store.touch(key, now(), now() + 3_600_000)).toBe(true);
+      assert.strictEqual(await store.touch(key, now(), now() + 3_600_000), true);
       await waitPastShortTtl();
-      expect((await store.get(key))?.data).toEqual({ kept: true });
+      assertEqual((await store.get(key))?.data, { kept: true });
     },
   },
   {
@@ -56,8 +57,8 @@ export const expiryCases = defineCases([
       const key = newKey();
       await store.set(key, shortLived({ data: { old: true } }));
       await waitPastShortTtl();
-      expect(await store.set(key, record({ data: { fresh: true } }), { expectVersion: null })).toBe(true);
-      expect((await store.get(key))?.data).toEqual({ fresh: true });
+      assert.strictEqual(await store.set(key, record({ data: { fresh: true } }), { expectVersion: null }), true);
+      assertEqual((await store.get(key))?.data, { fresh: true });
     },
   },
   {
@@ -67,8 +68,8 @@ export const expiryCases = defineCases([
       const key = newKey();
       await store.set(key, shortLived({ version: 3 }));
       await waitPastShortTtl();
-      expect(await store.set(key, record({ version: 4 }), { expectVersion: 3 })).toBe(false);
-      expect(await store.get(key)).toBeNull();
+      assert.strictEqual(await store.set(key, record({ version: 4 }), { expectVersion: 3 }), false);
+      assert.strictEqual(await store.get(key), null);
     },
   },
   {
@@ -80,8 +81,8 @@ export const expiryCases = defineCases([
       await store.set(live, record({ userId }));
       await store.set(newKey(), shortLived({ userId }));
       await waitPastShortTtl();
-      expect((await store.listByUser(userId)).map((e) => e.key)).toEqual([live]);
-      expect(await store.deleteByUser(userId)).toBe(1);
+      assertEqual((await store.listByUser(userId)).map((e) => e.key), [live]);
+      assert.strictEqual(await store.deleteByUser(userId), 1);
     },
   },
 ]);

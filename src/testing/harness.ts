@@ -1,10 +1,12 @@
 /**
  * What the conformance cases are made of: the factory a store test passes in, the clock, the
- * per-case context and a record builder. See `index.ts` for the entry point.
+ * per-case context, a record builder and the one deep-equality check the cases use. See
+ * `index.ts` for the entry point.
  * @module
  */
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { SessionRecord, Store } from '../../src/store/types.js';
+import type { SessionRecord, Store } from '../store/types.js';
 
 /** What the suite hands a store factory. */
 export interface StoreFactoryContext {
@@ -17,6 +19,7 @@ export interface StoreFactoryContext {
 
 /** A fresh store for one case, and how to clean up after it (temp files, server keys). */
 export interface StoreHarness {
+  /** The store under test. The suite closes it after the case, unless the case did. */
   store: Store;
   /** Called after the store was closed. */
   cleanup?: () => Promise<void> | void;
@@ -27,6 +30,7 @@ export type StoreFactory = (ctx: StoreFactoryContext) => Promise<StoreHarness> |
 
 /** Everything a case may use. */
 export interface CaseContext {
+  /** The store under test. */
   readonly store: Store;
   /** The current time of the clock the store uses (ms since epoch). */
   now(): number;
@@ -56,6 +60,7 @@ export interface ConformanceCase<Id extends string = string> {
   readonly name: string;
   /** Only meaningful with a fake clock (exact instants); skipped with `fakeClock: false`. */
   readonly needsFakeClock?: boolean;
+  /** The case itself: throws (an `AssertionError`) when the store misbehaves. */
   run(t: CaseContext): Promise<void>;
 }
 
@@ -64,11 +69,41 @@ export function defineCases<const T extends readonly ConformanceCase[]>(cases: T
   return cases;
 }
 
+/**
+ * A copy of `value` in which arrays and plain or null-prototype objects are rebuilt as plain
+ * ones, leaving out properties whose value is `undefined` (`__proto__` stays an own key).
+ */
+function plain(value: unknown): unknown {
+  if (Array.isArray(value)) return Array.from(value, plain);
+  if (value !== null && typeof value === 'object') {
+    const proto: unknown = Object.getPrototypeOf(value);
+    if (proto === null || proto === Object.prototype) {
+      return Object.fromEntries(
+        Object.entries(value)
+          .filter(([, v]) => v !== undefined)
+          .map(([k, v]) => [k, plain(v)]),
+      );
+    }
+  }
+  return value;
+}
+
+/**
+ * Assert that `actual` deeply equals `expected` as vitest's and jest's `toEqual` do: prototypes
+ * of plain objects are not compared (a driver may return null-prototype objects) and
+ * `undefined` properties count as absent. Everything else is `assert.deepStrictEqual`.
+ */
+export function assertEqual(actual: unknown, expected: unknown, message?: string): void {
+  assert.deepStrictEqual(plain(actual), plain(expected), message);
+}
+
 const HOUR = 3_600_000;
 
 /** Clock settings resolved from the suite options. */
 export interface ClockOptions {
+  /** See `ConformanceOptions.fakeClock`. */
   fakeClock: boolean;
+  /** Lifetime of short-lived records with a real clock, in ms. */
   realTtlMs: number;
 }
 

@@ -1,14 +1,15 @@
 /** Conformance: reads, writes, deletes, touch, data fidelity and lifecycle. */
-import { expect } from 'vitest';
-import { isTesseraError } from '../../src/core/errors.js';
-import { defineCases } from './harness.js';
+import assert from 'node:assert/strict';
+import { isTesseraError } from '../core/errors.js';
+import { assertEqual, defineCases } from './harness.js';
 
+/** The cases of the `reads, writes and deletes` group, in order. */
 export const crudCases = defineCases([
   {
     id: 'crud.missing',
     name: 'returns null for a key that was never written',
     async run({ store, newKey }) {
-      expect(await store.get(newKey())).toBeNull();
+      assert.strictEqual(await store.get(newKey()), null);
     },
   },
   {
@@ -25,11 +26,11 @@ export const crudCases = defineCases([
         idleTimeoutMs: 600_000,
         cookieMaxAgeMs: null,
       });
-      expect(await store.set(key, written)).toBe(true);
+      assert.strictEqual(await store.set(key, written), true, 'an unconditional write must succeed');
       const read = await store.get(key);
-      expect(read).toEqual(written);
-      expect(read).not.toBe(written);
-      expect(read?.data).not.toBe(written.data);
+      assertEqual(read, written);
+      assert.notStrictEqual(read, written, 'get() must return a copy, not the written object');
+      assert.notStrictEqual(read?.data, written.data, 'get() must return a copy of data, not the written one');
     },
   },
   {
@@ -45,8 +46,8 @@ export const crudCases = defineCases([
       (first.data['list'] as number[]).push(2);
       (first.data['nested'] as Record<string, unknown>)['a'] = 2;
       const second = await store.get(key);
-      expect(second?.version).toBe(1);
-      expect(second?.data).toEqual({ list: [1], nested: { a: 1 } });
+      assert.strictEqual(second?.version, 1);
+      assertEqual(second?.data, { list: [1], nested: { a: 1 } });
     },
   },
   {
@@ -58,7 +59,7 @@ export const crudCases = defineCases([
       await store.set(key, written);
       (written.data['list'] as number[]).push(2);
       written.data['extra'] = true;
-      expect((await store.get(key))?.data).toEqual({ list: [1] });
+      assertEqual((await store.get(key))?.data, { list: [1] });
     },
   },
   {
@@ -69,8 +70,8 @@ export const crudCases = defineCases([
       await store.set(key, record({ data: { step: 1 } }));
       await store.set(key, record({ version: 2, data: { step: 2 } }));
       const read = await store.get(key);
-      expect(read?.version).toBe(2);
-      expect(read?.data).toEqual({ step: 2 });
+      assert.strictEqual(read?.version, 2);
+      assertEqual(read?.data, { step: 2 });
     },
   },
   {
@@ -82,15 +83,15 @@ export const crudCases = defineCases([
       await store.set(key, record());
       await store.set(other, record());
       await store.delete(key);
-      expect(await store.get(key)).toBeNull();
-      expect(await store.get(other)).not.toBeNull();
+      assert.strictEqual(await store.get(key), null);
+      assert.notStrictEqual(await store.get(other), null, 'deleting one key must leave the others');
     },
   },
   {
     id: 'crud.delete-missing',
     name: 'resolves when deleting a key that was never written',
     async run({ store, newKey }) {
-      await expect(store.delete(newKey())).resolves.toBeUndefined();
+      assert.strictEqual(await store.delete(newKey()), undefined);
     },
   },
   {
@@ -102,15 +103,15 @@ export const crudCases = defineCases([
       await store.set(key, written);
       const lastSeenAt = now() + 1_000;
       const expiresAt = now() + 7_200_000;
-      expect(await store.touch(key, lastSeenAt, expiresAt)).toBe(true);
-      expect(await store.get(key)).toEqual({ ...written, lastSeenAt, expiresAt });
+      assert.strictEqual(await store.touch(key, lastSeenAt, expiresAt), true, 'touching a live record must succeed');
+      assertEqual(await store.get(key), { ...written, lastSeenAt, expiresAt });
     },
   },
   {
     id: 'crud.touch-missing',
     name: 'returns false when touching a key that was never written',
     async run({ store, newKey, now }) {
-      expect(await store.touch(newKey(), now(), now() + 60_000)).toBe(false);
+      assert.strictEqual(await store.touch(newKey(), now(), now() + 60_000), false);
     },
   },
   {
@@ -128,12 +129,12 @@ export const crudCases = defineCases([
       await store.set(key, record({ data }));
       const read = await store.get(key);
       if (!read) throw new Error('record missing');
-      expect(read.data).toEqual(data);
-      expect(Object.getOwnPropertyNames(read.data)).toContain('__proto__');
-      expect(Object.getPrototypeOf(read.data)).toBe(Object.prototype);
-      expect(read.data['__proto__']).toEqual({ polluted: true });
-      expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
-      expect((Object.prototype as Record<string, unknown>)['polluted']).toBeUndefined();
+      assertEqual(read.data, data);
+      assert.ok(Object.getOwnPropertyNames(read.data).includes('__proto__'), '"__proto__" must stay an own key');
+      assert.strictEqual(Object.getPrototypeOf(read.data), Object.prototype, 'data must be a plain object');
+      assertEqual(read.data['__proto__'], { polluted: true });
+      assert.strictEqual(({} as Record<string, unknown>)['polluted'], undefined, 'Object.prototype was polluted');
+      assert.strictEqual((Object.prototype as Record<string, unknown>)['polluted'], undefined, 'Object.prototype was polluted');
     },
   },
   {
@@ -144,15 +145,15 @@ export const crudCases = defineCases([
       const [upper, lower] = [base.toUpperCase(), base.toLowerCase()];
       await store.set(upper, record({ data: { which: 'upper' } }));
       await store.set(lower, record({ data: { which: 'lower' } }));
-      expect((await store.get(upper))?.data).toEqual({ which: 'upper' });
-      expect((await store.get(lower))?.data).toEqual({ which: 'lower' });
+      assertEqual((await store.get(upper))?.data, { which: 'upper' });
+      assertEqual((await store.get(lower))?.data, { which: 'lower' });
     },
   },
   {
     id: 'lifecycle.close',
     name: 'resolves close()',
     async run({ closeStore }) {
-      await expect(closeStore()).resolves.toBeUndefined();
+      assert.strictEqual(await closeStore(), undefined);
     },
   },
   {
@@ -161,7 +162,8 @@ export const crudCases = defineCases([
     async run({ store, closeStore, newKey }) {
       await closeStore();
       const error: unknown = await store.get(newKey()).catch((err: unknown) => err);
-      expect(isTesseraError(error, 'STORE_UNAVAILABLE')).toBe(true);
+      const got = String(error);
+      assert.strictEqual(isTesseraError(error, 'STORE_UNAVAILABLE'), true, `expected STORE_UNAVAILABLE, got ${got}`);
     },
   },
 ]);
