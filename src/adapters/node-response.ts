@@ -1,15 +1,20 @@
 /**
- * Commit a session before a Node `ServerResponse` sends its headers.
+ * Commit a session before a Node `ServerResponse` completes, whatever way the app responds.
  *
- * `res.end()` is held until the session is saved, then the session's headers are added and the
- * response goes out. A response that streams (`res.write()` before `end`) gets its cookie
- * headers when the headers are written, and is saved before it ends. If the save fails before
- * anything was sent, the response becomes a 503 (or the configured status) instead of a success
- * that silently lost the session. Shared by the Express adapter and any Node-http adapter.
+ * - `res.end()` is held until the session is saved; then the session's headers are added and
+ *   the response goes out.
+ * - Headers that leave earlier (`res.write()`, `res.writeHead()`, `res.flushHeaders()`, a
+ *   static file, `compression()`) all pass through `writeHead`, which adds the session's headers
+ *   at that moment (a rotated token decided when the session loaded goes out with them).
+ * - If the save (or writing the session's headers) fails before anything was sent, the app's
+ *   body is not sent: {@link CommitHooks.onError} decides (the Express adapter passes the error
+ *   to the app's error handler, whose response then goes through untouched). Nothing thrown
+ *   here can escape as an unhandled rejection.
+ * Shared by the Node-http adapters.
  * @module
  */
 import type { ServerResponse } from 'node:http';
-import type { ResponseHeaders } from '../core/request-session.js';
+import type { ResponseHeaders } from '../core/headers.js';
 
 /** What the hook calls, in order. */
 export interface CommitHooks {
@@ -20,13 +25,18 @@ export interface CommitHooks {
    * (a streamed response): a new session is then announced before it is written.
    */
   headers(beforeSave: boolean): ResponseHeaders;
-  /** Called when `save` failed; the response status to use if nothing was sent yet. */
-  onSaveError(error: unknown): number;
+  /**
+   * The save or the session's headers failed. `headersSent` tells whether the app's status
+   * and headers already left. The hook must see that a response is sent: it may call
+   * `fallback(status)` to send a short plain-text error itself.
+   */
+  onError(error: unknown, headersSent: boolean, fallback: (status: number) => void): void;
 }
 
 type End = ServerResponse['end'];
+type WriteHead = ServerResponse['writeHead'];
 
-/** Headers that describe the app's body, dropped when a failed save replaces that body. */
+/** Headers that describe the app's body, dropped when an error response replaces that body. */
 const REPRESENTATION_HEADERS = [
   'content-length',
   'content-type',
@@ -39,7 +49,6 @@ const REPRESENTATION_HEADERS = [
   'set-cookie',
   'transfer-encoding',
 ];
-type WriteHead = ServerResponse['writeHead'];
 
 /** Patch `res` so that the session is committed before the response completes. */
 export function commitBeforeEnd(res: ServerResponse, hooks: CommitHooks): void {
@@ -47,15 +56,48 @@ export function commitBeforeEnd(res: ServerResponse, hooks: CommitHooks): void {
   const originalWriteHead = res.writeHead as (...args: unknown[]) => ServerResponse;
   let saved = false;
   let headersApplied = false;
-  let ending = false;
+  /** `open`: end() not called yet; `saving`: the first end() waits for the save; `done`: pass through. */
+  let phase: 'open' | 'saving' | 'done' = 'open';
 
-  const applyHeaders = (): void => {
-    if (headersApplied || res.headersSent) return;
+  /** Add the session's headers once, if they can still go out. @returns an error, if writing them failed. */
+  const applyHeaders = (): unknown => {
+    if (headersApplied || res.headersSent) return undefined;
     headersApplied = true;
-    for (const [name, value] of hooks.headers(!saved)) {
-      if (name.toLowerCase() === 'set-cookie') appendSetCookie(res, value);
-      else res.setHeader(name, value);
+    try {
+      for (const [name, value] of hooks.headers(!saved)) {
+        if (name.toLowerCase() === 'set-cookie') appendSetCookie(res, value);
+        else res.setHeader(name, value);
+      }
+      return undefined;
+    } catch (error) {
+      return error ?? new Error('session headers failed');
     }
+  };
+
+  const fallback = (status: number): void => {
+    if (res.headersSent) {
+      originalEnd.call(res);
+      return;
+    }
+    // Replace the body the app meant to send; keep its other headers (CSP, HSTS, ...).
+    for (const name of REPRESENTATION_HEADERS) res.removeHeader(name);
+    res.statusCode = status;
+    res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    res.setHeader('Cache-Control', 'no-store');
+    originalEnd.call(res, status === 503 ? 'Service Unavailable' : 'Internal Server Error');
+  };
+
+  const fail = (error: unknown, args: unknown[]): void => {
+    phase = 'done';
+    headersApplied = true; // no session headers on a failed save
+    const sent = res.headersSent;
+    try {
+      hooks.onError(error, sent, fallback);
+    } catch {
+      fallback(500);
+    }
+    // The app's status and headers are gone: finish its response as it meant to.
+    if (sent && !res.writableEnded) originalEnd.apply(res, args);
   };
 
   res.writeHead = function writeHead(this: ServerResponse, ...args: unknown[]) {
@@ -66,34 +108,37 @@ export function commitBeforeEnd(res: ServerResponse, hooks: CommitHooks): void {
       setAll(res, given as Record<string, unknown> | unknown[]);
       args = args.slice(0, headersAt);
     }
-    applyHeaders();
+    // Failing here cannot stop a response that is being written: send it without the
+    // session's headers, and report the error once the response ends.
+    const error = phase === 'done' ? undefined : applyHeaders();
+    if (error !== undefined) queueMicrotask(() => hooks.onError(error, true, () => {}));
     return originalWriteHead.apply(this, args);
   } as WriteHead;
 
   res.end = function end(this: ServerResponse, ...args: unknown[]) {
+    if (phase === 'done') return originalEnd.apply(this, args);
     // A second end() while the first waits for the save is ignored, as express-session does:
     // passing it through would end the response empty and make the first end() throw.
-    if (ending) return this;
-    ending = true;
-    hooks.save().then(
+    if (phase === 'saving') return this;
+    phase = 'saving';
+    let saving: Promise<void>;
+    try {
+      saving = hooks.save();
+    } catch (error) {
+      saving = Promise.reject(error);
+    }
+    saving.then(
       () => {
         saved = true;
-        originalEnd.apply(res, args);
-      },
-      (error: unknown) => {
-        const status = hooks.onSaveError(error);
-        if (res.headersSent) {
-          originalEnd.apply(res, args);
+        const error = applyHeaders();
+        if (error !== undefined) {
+          fail(error, args);
           return;
         }
-        headersApplied = true; // no session headers on a failed save
-        // Replace the body the app meant to send; keep its other headers (CSP, HSTS, ...).
-        for (const name of REPRESENTATION_HEADERS) res.removeHeader(name);
-        res.statusCode = status;
-        res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-        res.setHeader('Cache-Control', 'no-store');
-        originalEnd.call(res, status === 503 ? 'Service Unavailable' : 'Session error');
+        phase = 'done';
+        originalEnd.apply(res, args);
       },
+      (error: unknown) => fail(error, args),
     );
     return this;
   } as End;

@@ -1,5 +1,6 @@
 /**
- * The session cookie: options with secure defaults, defensive reading, serialising.
+ * The session cookie: options with secure defaults, checked once at construction, and the
+ * `Set-Cookie` values. Reading the `Cookie` header is in `./cookie-reader.js`.
  *
  * Defaults follow OWASP's Session Management Cheat Sheet and RFC 6265bis: `__Host-sid`,
  * `Secure`, `HttpOnly`, `SameSite=Lax`, `Path=/`, no `Domain`, no `Max-Age` (a browser-session
@@ -8,6 +9,17 @@
  */
 import { serialize } from 'cookie';
 import { TesseraError } from './errors.js';
+
+/** The longest cookie lifetime browsers keep (RFC 6265bis §5.5: 400 days), in ms. */
+export const MAX_COOKIE_AGE_MS = 400 * 24 * 60 * 60 * 1000;
+
+/** A cookie scope other than this app's own: a `Domain` and a `Path`. */
+export interface CookieScope {
+  /** The `Domain` attribute, e.g. `'example.com'` (no scheme, no port). */
+  domain: string;
+  /** The `Path` attribute. @default '/' */
+  path?: string;
+}
 
 /** Cookie options. Every field is optional; defaults are secure. */
 export interface CookieOptions {
@@ -31,7 +43,8 @@ export interface CookieOptions {
   domain?: string;
   /**
    * Lifetime of a persistent cookie in milliseconds (`Max-Age`), or `null` for a cookie the
-   * browser drops when it closes. The server-side timeouts apply either way.
+   * browser drops when it closes. The server-side timeouts apply either way. Longer than
+   * 400 days is sent as 400 days, the most browsers keep (RFC 6265bis).
    * @default null
    */
   maxAge?: number | null;
@@ -39,6 +52,15 @@ export interface CookieOptions {
   partitioned?: boolean;
   /** The `Priority` attribute (Chromium). @default undefined */
   priority?: 'low' | 'medium' | 'high';
+  /**
+   * Scopes where a sibling subdomain could plant a cookie of the same name (cookie tossing).
+   * When the session cookie arrives twice, the request gets no session and the response
+   * clears the cookie in each of these scopes, so the planted one goes and the app's own
+   * (host-only) cookie, which is never cleared on a duplicate, works again. Not needed with a
+   * `__Host-` name, which no other host can set.
+   * @default []
+   */
+  clearOnDuplicate?: readonly CookieScope[];
 }
 
 /** Cookie options after defaults and checks. */
@@ -51,13 +73,20 @@ export interface ResolvedCookieOptions {
   maxAge: number | null;
   partitioned: boolean;
   priority: 'low' | 'medium' | 'high' | undefined;
+  clearOnDuplicate: ReadonlyArray<Required<CookieScope>>;
 }
 
 // RFC 6265 §4.1.1 cookie-name is an HTTP token.
 const TOKEN_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** A probe value as long as the longest cookie value tessera writes. */
+const PROBE_VALUE = `v2.${'A'.repeat(43)}.${'A'.repeat(43)}.${'A'.repeat(16)}.${'A'.repeat(43)}`;
 
 /** Apply defaults and refuse unsafe or contradictory combinations. */
 export function resolveCookieOptions(options: CookieOptions = {}): ResolvedCookieOptions {
+  const fail = (message: string, cause?: unknown): never => {
+    throw new TesseraError('INVALID_OPTION', `cookie: ${message}`, cause === undefined ? undefined : { cause });
+  };
+  if (typeof options !== 'object' || options === null) fail('expected an object');
   const secure = options.secure ?? true;
   const name = options.name ?? (secure === true ? '__Host-sid' : 'sid');
   const resolved: ResolvedCookieOptions = {
@@ -69,16 +98,19 @@ export function resolveCookieOptions(options: CookieOptions = {}): ResolvedCooki
     maxAge: options.maxAge ?? null,
     partitioned: options.partitioned ?? false,
     priority: options.priority,
+    clearOnDuplicate: scopes(options.clearOnDuplicate, fail),
   };
-  const fail = (message: string): never => {
-    throw new TesseraError('INVALID_OPTION', `cookie: ${message}`);
-  };
-  if (!TOKEN_NAME.test(name)) fail(`name ${JSON.stringify(name)} is not a valid cookie name`);
+  if (typeof name !== 'string' || !TOKEN_NAME.test(name)) fail(`name ${JSON.stringify(name)} is not a valid cookie name`);
   if (!['lax', 'strict', 'none'].includes(resolved.sameSite)) fail(`sameSite must be 'lax', 'strict' or 'none'`);
   if (secure !== true && secure !== false && secure !== 'auto') fail(`secure must be true, false or 'auto'`);
-  if (!resolved.path.startsWith('/')) fail('path must start with "/"');
-  if (resolved.maxAge !== null && !(Number.isFinite(resolved.maxAge) && resolved.maxAge > 0)) {
+  if (typeof resolved.path !== 'string' || !resolved.path.startsWith('/')) fail('path must start with "/"');
+  if (resolved.domain !== undefined && typeof resolved.domain !== 'string') fail('domain must be a string');
+  if (resolved.maxAge !== null && !(typeof resolved.maxAge === 'number' && Number.isFinite(resolved.maxAge) && resolved.maxAge > 0)) {
     fail('maxAge must be a positive number of milliseconds or null');
+  }
+  if (typeof resolved.partitioned !== 'boolean') fail('partitioned must be a boolean');
+  if (resolved.priority !== undefined && !['low', 'medium', 'high'].includes(resolved.priority)) {
+    fail(`priority must be 'low', 'medium' or 'high'`);
   }
   // RFC 6265bis §4.1.3.2: __Host- requires Secure, Path=/ and no Domain.
   if (name.startsWith('__Host-')) {
@@ -91,61 +123,41 @@ export function resolveCookieOptions(options: CookieOptions = {}): ResolvedCooki
   // RFC 6265bis §4.1.2.7: browsers drop SameSite=None without Secure.
   if (resolved.sameSite === 'none' && secure !== true) fail("sameSite: 'none' requires secure: true");
   if (resolved.partitioned && secure !== true) fail('partitioned requires secure: true');
+  // Everything a response will ever write, written once now: an option the serializer refuses
+  // (a domain with a port or a scheme, a path with ';', a control character) fails here, at
+  // construction, never on a request.
+  try {
+    serializeCookie(resolved, PROBE_VALUE, true, resolved.maxAge, Date.now());
+    serializeClearCookie(resolved, true);
+    for (const scope of resolved.clearOnDuplicate) serializeClearCookie({ ...resolved, ...scope }, true);
+  } catch (error) {
+    fail(error instanceof Error ? error.message : 'cannot be serialised', error);
+  }
   return resolved;
 }
 
-/** What {@link readCookie} found in a `Cookie` header. */
-export type CookieLookup =
-  | { kind: 'absent' }
-  | { kind: 'present'; value: string }
-  | { kind: 'invalid'; reason: 'duplicate' | 'oversized' | 'malformed' };
-
-/** Header sizes above this are not scanned (Node's own default limit for all headers is 16 KiB). */
-const MAX_HEADER_LENGTH = 16 * 1024;
-
-/**
- * Find the session cookie in a `Cookie` header. Never throws. A name that appears more than
- * once is refused (cookie tossing: a sibling subdomain can plant a second cookie of the same
- * name), as is an oversized header.
- */
-export function readCookie(header: string | readonly string[] | undefined, name: string): CookieLookup {
-  if (header === undefined) return { kind: 'absent' };
-  const text = typeof header === 'string' ? header : header.join('; ');
-  if (text.length > MAX_HEADER_LENGTH) return { kind: 'invalid', reason: 'oversized' };
-  let found: string | undefined;
-  let start = 0;
-  while (start < text.length) {
-    let end = text.indexOf(';', start);
-    if (end === -1) end = text.length;
-    const eq = text.indexOf('=', start);
-    if (eq !== -1 && eq < end && text.slice(start, eq).trim() === name) {
-      if (found !== undefined) return { kind: 'invalid', reason: 'duplicate' };
-      found = text.slice(eq + 1, end).trim();
+function scopes(value: CookieOptions['clearOnDuplicate'], fail: (message: string) => never): Array<Required<CookieScope>> {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) fail('clearOnDuplicate must be an array of { domain, path }');
+  return value.map((scope: CookieScope, n) => {
+    if (typeof scope !== 'object' || scope === null || typeof scope.domain !== 'string') {
+      fail(`clearOnDuplicate[${n}] must be { domain: string, path?: string }`);
     }
-    start = end + 1;
-  }
-  if (found === undefined) return { kind: 'absent' };
-  const value = unquote(found);
-  return value === undefined ? { kind: 'invalid', reason: 'malformed' } : { kind: 'present', value };
+    const path = scope.path ?? '/';
+    if (typeof path !== 'string' || !path.startsWith('/')) fail(`clearOnDuplicate[${n}].path must start with "/"`);
+    return { domain: scope.domain, path };
+  });
 }
 
-/** Strip RFC 6265 quotes and percent-decoding (express-session writes `s%3A...`). */
-function unquote(raw: string): string | undefined {
-  let value = raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"') ? raw.slice(1, -1) : raw;
-  if (value.includes('%')) {
-    try {
-      value = decodeURIComponent(value);
-    } catch {
-      return undefined;
-    }
-  }
-  return value;
+/** A per-session lifetime bounded as browsers bound it (400 days), in ms. */
+export function clampCookieAge(ms: number): number {
+  return Math.min(ms, MAX_COOKIE_AGE_MS);
 }
 
 /**
  * The `Set-Cookie` value that stores a session cookie.
  * @param secure whether this response carries `Secure` (resolved from `'auto'` by the caller).
- * @param maxAgeMs persistent lifetime in ms, or `null` for a browser-session cookie.
+ * @param maxAgeMs persistent lifetime in ms (clamped to 400 days), or `null` for a browser-session cookie.
  */
 export function serializeCookie(
   options: ResolvedCookieOptions,
@@ -154,21 +166,22 @@ export function serializeCookie(
   maxAgeMs: number | null,
   now: number,
 ): string {
+  const age = maxAgeMs === null ? null : clampCookieAge(maxAgeMs);
   return serialize(options.name, value, {
     httpOnly: true,
     secure,
     sameSite: options.sameSite,
     path: options.path,
     ...(options.domain !== undefined && { domain: options.domain }),
-    ...(maxAgeMs !== null && { maxAge: Math.floor(maxAgeMs / 1000), expires: new Date(now + maxAgeMs) }),
+    ...(age !== null && { maxAge: Math.floor(age / 1000), expires: new Date(now + age) }),
     ...(options.partitioned && { partitioned: true }),
     ...(options.priority !== undefined && { priority: options.priority }),
     encode: String,
   });
 }
 
-/** The `Set-Cookie` value that deletes the session cookie in the browser. */
-export function serializeClearCookie(options: ResolvedCookieOptions, secure: boolean): string {
+/** The `Set-Cookie` value that deletes the session cookie (in `options`' scope) in the browser. */
+export function serializeClearCookie(options: Pick<ResolvedCookieOptions, 'name' | 'sameSite' | 'path' | 'domain' | 'partitioned'>, secure: boolean): string {
   return serialize(options.name, '', {
     httpOnly: true,
     secure,
@@ -179,4 +192,14 @@ export function serializeClearCookie(options: ResolvedCookieOptions, secure: boo
     expires: new Date(0),
     maxAge: 0,
   });
+}
+
+/**
+ * The clearing cookies for a duplicated session cookie: one per configured scope other than
+ * the app's own, so the app's own cookie survives and a planted one does not.
+ */
+export function serializeDuplicateClears(options: ResolvedCookieOptions, secure: boolean): string[] {
+  return options.clearOnDuplicate
+    .filter((scope) => !(scope.domain === options.domain && scope.path === options.path))
+    .map((scope) => serializeClearCookie({ ...options, ...scope }, secure));
 }

@@ -14,8 +14,10 @@
  * - `SESSION_LIMIT`: the per-user session limit was reached with the `reject` policy; 403.
  * - `CROSS_SITE`: a state-changing request came from another site, or carried no valid CSRF
  *   token where the browser sent no origin information; 403.
- * - `SESSION_ENDED`: the session was destroyed or regenerated earlier in this request and the
- *   old handle was used again; 500 (a programming error).
+ * - `SESSION_ENDED`: a `req.session` object was used after `destroy()` or `regenerate()`
+ *   replaced it in this request; 500 (a programming error: use the new `req.session`).
+ * - `HEADERS_SENT`: `signIn`, `renewToken` or `elevate` ran after the response headers had
+ *   been sent, so the new cookie could not reach the client; 500 (call it before responding).
  */
 export const ERROR_STATUS = {
   INVALID_OPTION: 500,
@@ -26,6 +28,7 @@ export const ERROR_STATUS = {
   SESSION_LIMIT: 403,
   CROSS_SITE: 403,
   SESSION_ENDED: 500,
+  HEADERS_SENT: 500,
 } as const;
 
 /** The closed set of error codes. */
@@ -42,11 +45,16 @@ export class TesseraError extends Error {
   /** Express's error handler shows the message of errors with `expose: true` only. */
   readonly expose: boolean;
 
-  constructor(code: TesseraErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  /**
+   * @param options.cause the underlying error (a store driver's, say).
+   * @param options.status an HTTP status other than the code's usual one (an adapter's
+   * `storeErrorStatus`).
+   */
+  constructor(code: TesseraErrorCode, message: string, options?: { cause?: unknown; status?: number }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'TesseraError';
     this.code = code;
-    this.status = ERROR_STATUS[code];
+    this.status = options?.status ?? ERROR_STATUS[code];
     this.statusCode = this.status;
     this.expose = this.status < 500;
   }

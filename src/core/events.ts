@@ -3,15 +3,10 @@
  * cookie value: the session is named by `sessionRef`, an HMAC of its store key.
  * @module
  */
+import type { RequestInfo } from './request.js';
 
-/** Why a presented cookie gave no session. */
-export type InvalidTokenReason =
-  | 'malformed'
-  | 'duplicate'
-  | 'oversized'
-  | 'unknown_key'
-  | 'bad_signature'
-  | 'unknown_session';
+/** Why a presented cookie was refused before any store read. */
+export type InvalidTokenReason = 'malformed' | 'duplicate' | 'oversized' | 'unknown_key' | 'bad_signature';
 
 /** Fields every event carries. */
 export interface EventBase {
@@ -36,11 +31,18 @@ export type SessionEvent = EventBase &
   (
     | { type: 'created' }
     | { type: 'authenticated' }
-    | { type: 'regenerated'; previousRef: string }
-    | { type: 'rotated'; previousRef: string }
+    | {
+        type: 'regenerated';
+        /** The reference of the session that was replaced. */
+        previousRef: string;
+      }
+    /** A token rotation completed: the client showed it holds the new token. */
+    | { type: 'rotated' }
+    /** A token that was replaced came back after its grace window: two parties hold the session. */
     | { type: 'reuse_detected'; action: 'revoke' | 'report' }
     | { type: 'anomaly'; changed: Array<'user_agent' | 'ip'>; action: 'report' | 'revoke' | 'require-reauth' }
-    | { type: 'expired'; reason: 'idle' | 'absolute' }
+    /** `clock`: the record's times are later than this host's clock by more than `maxClockSkew`. */
+    | { type: 'expired'; reason: 'idle' | 'absolute' | 'clock' }
     | { type: 'destroyed'; reason: 'sign_out' | 'destroy' }
     | {
         type: 'revoked';
@@ -48,8 +50,26 @@ export type SessionEvent = EventBase &
         reason: 'user' | 'admin' | 'session_limit' | 'sign_out_others' | 'sign_out_everywhere' | 'token_reuse' | 'anomaly';
         count: number;
       }
+    /** A cookie that is not one tessera issued (or one signed by a retired key). */
     | { type: 'invalid_token'; reason: InvalidTokenReason }
-    | { type: 'store_error'; operation: string; errorCode: string }
+    /**
+     * A cookie tessera issued, for a session that has ended: expired and purged, signed out or
+     * revoked elsewhere. Routine (a browser coming back after a while), not an attack.
+     */
+    | { type: 'stale_cookie' }
+    /** A stored record that cannot be read as a session (corrupt or edited): removed, and no session. */
+    | { type: 'invalid_record'; reason: 'undecodable' | 'invalid_fields' }
+    | {
+        type: 'store_error';
+        /** The store method that failed: `get`, `set`, `touch`, `delete`, ... */
+        operation: string;
+        /** The `TesseraError` code the app sees. */
+        errorCode: string;
+        /** The class name of the store's own error (`Error`, `ConnectionRefusedError`, ...), if any. */
+        causeName?: string;
+        /** The store's own message, with anything that looks like a credential removed. */
+        causeMessage?: string;
+      }
   );
 
 /** The `type` of every event. */
@@ -57,3 +77,38 @@ export type SessionEventType = SessionEvent['type'];
 
 /** Receives events. Exceptions it throws are caught and ignored, so logging can never break a request. */
 export type EventListener = (event: SessionEvent) => void;
+
+/** The fields of one event type beyond {@link EventBase}. */
+export type EventFields<T extends SessionEventType> = Omit<Extract<SessionEvent, { type: T }>, keyof EventBase | 'type'>;
+
+/** Emit one event. Internal: apps cannot reach an emitter, so they cannot forge audit events. */
+export type Emit = <T extends SessionEventType>(
+  type: T,
+  request: RequestInfo | undefined,
+  sessionRef: string | null,
+  userId: string | null,
+  ...fields: keyof EventFields<T> extends never ? [] : [EventFields<T>]
+) => void;
+
+/** An emitter that stamps events with the clock and the request, and never throws. */
+export function createEmitter(listener: EventListener | undefined, now: () => number): Emit {
+  if (listener === undefined) return () => {};
+  return (type, request, sessionRef, userId, ...fields) => {
+    const event = {
+      type,
+      time: now(),
+      sessionRef,
+      userId,
+      ip: request?.ip,
+      userAgent: request?.userAgent,
+      method: request?.method,
+      path: request?.path,
+      ...fields[0],
+    } as SessionEvent;
+    try {
+      listener(event);
+    } catch {
+      // An audit listener must never break a request.
+    }
+  };
+}

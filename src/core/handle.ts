@@ -5,6 +5,11 @@
  * they are first read so that in-place changes (`cart.items.push(x)`) are noticed too. Commit
  * writes only when something changed, and on a compare-and-set conflict re-applies exactly
  * these changes to the fresh record, so two requests that change different keys both win.
+ *
+ * What is merged when requests of one session overlap: changes to *different* keys always
+ * both stay; for the *same* key, the last writer wins (as in every session library), except
+ * through {@link SessionHandle.update}, whose function runs again on the freshest value, so
+ * 200 parallel `update('count', (n = 0) => n + 1)` count 200.
  * @module
  */
 
@@ -21,6 +26,13 @@ export class SessionHandle {
   readonly #written = new Set<string>();
   /** JSON of object values at their first read, to detect in-place mutation. */
   readonly #snapshots = new Map<string, string>();
+  /**
+   * Keys changed through {@link update} since load and never set or deleted plainly since: the
+   * update functions, replayed in order on a fresher value when the write is rebased.
+   */
+  readonly #updates = new Map<string, Array<(value: unknown) => unknown>>();
+  /** Keys set or deleted plainly: later updates build on that value, not on a fresher one. */
+  readonly #plain = new Set<string>();
 
   /** @param data the loaded data; the handle takes ownership (it is not copied). */
   constructor(data: SessionData = {}) {
@@ -43,15 +55,41 @@ export class SessionHandle {
       this.delete(key);
       return;
     }
-    this.#data[key] = value;
-    this.#written.add(key);
+    this.#assign(key, value);
+    this.#plain.add(key);
+    this.#updates.delete(key);
   }
 
   /** Delete a key. Deleting a missing key is not a change. */
   delete(key: string): void {
     if (!Object.hasOwn(this.#data, key)) return;
-    delete this.#data[key];
+    this.#assign(key, undefined);
+    this.#plain.add(key);
+    this.#updates.delete(key);
+  }
+
+  #assign(key: string, value: unknown): void {
+    if (value === undefined) delete this.#data[key];
+    else this.#data[key] = value;
     this.#written.add(key);
+  }
+
+  /**
+   * Change a key from its current value: `fn` gets the value (or `undefined`) and returns the
+   * new one (`undefined` deletes the key). If another request wrote the session meanwhile, `fn`
+   * runs again on the value that request left, so concurrent updates of one key all count.
+   * `fn` must not have side effects: it may run more than once. @returns the new value.
+   * @example session.data.update('count', (n: number | undefined) => (n ?? 0) + 1)
+   */
+  update<T>(key: string, fn: (value: T | undefined) => T | undefined): T | undefined {
+    const next = fn(this.get<T>(key));
+    this.#assign(key, next);
+    if (!this.#plain.has(key)) {
+      const replay = this.#updates.get(key) ?? [];
+      replay.push(fn as (value: unknown) => unknown);
+      this.#updates.set(key, replay);
+    }
+    return next;
   }
 
   /** Whether a key is present. */
@@ -91,14 +129,19 @@ export class SessionHandle {
   }
 
   /**
-   * Replace the data with a fresher copy from the store and apply this request's changes on top.
-   * Afterwards the changes are still pending (they have not been written yet).
+   * Replace the data with a fresher copy from the store and apply this request's changes on top:
+   * plain sets and deletes as they are, {@link update}s by running their functions again on the
+   * fresher value. Afterwards the changes are still pending (they have not been written yet).
    */
   rebase(fresh: SessionData, changes: DataChanges): void {
     const data = toDataObject(fresh);
     for (const [key, value] of changes) {
-      if (value === undefined) delete data[key];
-      else data[key] = value;
+      const updates = this.#updates.get(key);
+      // Only updated since load: replay on the fresh value. Set or deleted plainly (and maybe
+      // updated after): that value stands, and it is already in `value`.
+      const replayed = updates !== undefined ? updates.reduce((v, fn) => fn(v), data[key]) : value;
+      if (replayed === undefined) delete data[key];
+      else data[key] = replayed;
     }
     this.#data = data;
     this.#snapshots.clear();
@@ -111,6 +154,8 @@ export class SessionHandle {
     this.#data = toDataObject(data);
     this.#written.clear();
     this.#snapshots.clear();
+    this.#updates.clear();
+    this.#plain.clear();
   }
 
   /** Mark every present key as written (used when an app asks to save everything). */

@@ -1,13 +1,16 @@
 /**
- * The key ring that signs and verifies cookie values.
+ * The key ring that signs and verifies cookie values, and derives the keys of other purposes.
+ * Internal: nothing outside the package can reach a ring, so an app can never mint a cookie.
  *
  * The first secret must be at least 32 bytes. Later, shorter secrets are accepted only to verify
  * express-session cookies (an old `'keyboard cat'` kept while users migrate), never tokens.
  *
- * Cookie value format, version 1: `v1.<token>.<keyId>.<signature>` where
- * `signature = base64url(HMAC-SHA256(key, "v1.<token>.<keyId>"))`. The first key signs; every
- * key verifies; a value verified by a key other than the first is reported so the response can
- * re-sign it. A key that is removed from the ring ("retired") makes its cookies invalid.
+ * Cookie value, format 2: `v2.<sid>.<token>.<keyId>.<signature>` where
+ * `signature = base64url(HMAC-SHA256(key, "v2.<sid>.<token>.<keyId>"))`. Format 1 (tessera 0.1,
+ * `v1.<token>.<keyId>.<signature>`) is still verified: its token doubles as the session id, so
+ * such a session keeps its store key and moves to format 2 on its next rotation. The first key
+ * signs; every key verifies; a value verified by a key other than the first is reported so the
+ * response can re-sign it. A key removed from the ring ("retired") makes its cookies invalid.
  *
  * It also verifies cookies signed by express-session (`s:<sid>.<signature>`, HMAC-SHA256 with
  * standard base64 minus padding, as the `cookie-signature` package writes them), so users who
@@ -16,7 +19,7 @@
  */
 import { createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import { TesseraError } from './errors.js';
-import { isTokenShaped } from './token.js';
+import { isSessionIdShaped, isTokenShaped, type Identity } from './token.js';
 
 /** Minimum secret length in bytes (UTF-8). 32 bytes = 256 bits, the HMAC-SHA256 key size. */
 export const MIN_SECRET_BYTES = 32;
@@ -34,7 +37,16 @@ export type SecretInput = string | Buffer | KeyDefinition | ReadonlyArray<string
 
 /** What {@link KeyRing.verify} tells about a cookie value. */
 export type VerifiedValue =
-  | { kind: 'token'; token: string; resign: boolean }
+  | {
+      kind: 'token';
+      identity: Identity;
+      /** The id of the key that verified it. */
+      keyId: string;
+      /** Signed by a key other than the first: send it again signed by the first. */
+      resign: boolean;
+      /** 1 for a tessera 0.1 value (its token is also its id), 2 for the current format. */
+      format: 1 | 2;
+    }
   | { kind: 'legacy'; sid: string }
   | { kind: 'invalid'; reason: InvalidReason };
 
@@ -51,9 +63,9 @@ interface Key {
 }
 
 const KEY_ID_PATTERN = /^[A-Za-z0-9_-]{1,16}$/;
-const FORMAT = 'v1';
 /** Upper bound of a value worth parsing; anything longer is refused before any crypto. */
 const MAX_VALUE_LENGTH = 512;
+const ROTATION_PURPOSE = 'tessera/rotation';
 
 /** Signs and verifies cookie values with a ring of HMAC-SHA256 keys. */
 export class KeyRing {
@@ -85,8 +97,7 @@ export class KeyRing {
 
   /**
    * A 32-byte key derived (HKDF-SHA256) from the key with this id for one purpose, e.g.
-   * `'data-encryption'`; `undefined` for an unknown or retired id. The signing key's id is
-   * {@link signingKeyId}.
+   * `'tessera/data-encryption'`; `undefined` for an unknown or retired id.
    */
   derive(id: string, purpose: string): Buffer | undefined {
     const key = this.#byId.get(id);
@@ -100,11 +111,22 @@ export class KeyRing {
     return derived;
   }
 
-  /** The cookie value for a token, signed with the first key. */
-  sign(token: string): string {
+  /** The cookie value of an identity, signed with the first key. */
+  sign(identity: Identity): string {
     const key = this.#keys[0]!;
-    const payload = `${FORMAT}.${token}.${key.id}`;
+    const payload = `v2.${identity.sid}.${identity.token}.${key.id}`;
     return `${payload}.${mac(key.secret, payload)}`;
+  }
+
+  /**
+   * The token a rotation of `identity` hands out: `HMAC(K, sid "." token)` under a key derived
+   * from the key `keyId`. Deterministic, so every request (on any host) that presents the same
+   * old token gets the same new one, and the store never holds it in the clear.
+   * @returns `undefined` when `keyId` is no longer in the ring.
+   */
+  rotationToken(keyId: string, identity: Identity): string | undefined {
+    const key = this.derive(keyId, ROTATION_PURPOSE);
+    return key === undefined ? undefined : mac(key, `${identity.sid}.${identity.token}`);
   }
 
   /**
@@ -115,14 +137,25 @@ export class KeyRing {
     if (value.length > MAX_VALUE_LENGTH) return { kind: 'invalid', reason: 'malformed' };
     if (allowLegacy && value.startsWith('s:')) return this.#verifyLegacy(value.slice(2));
     const parts = value.split('.');
-    if (parts.length !== 4 || parts[0] !== FORMAT) return { kind: 'invalid', reason: 'malformed' };
-    const [, token, keyId, signature] = parts as [string, string, string, string];
-    if (!isTokenShaped(token)) return { kind: 'invalid', reason: 'malformed' };
+    let identity: Identity;
+    if (parts[0] === 'v2' && parts.length === 5) {
+      const [, sid, token] = parts as [string, string, string, string, string];
+      if (!isSessionIdShaped(sid) || !isTokenShaped(token)) return { kind: 'invalid', reason: 'malformed' };
+      identity = { sid, token };
+    } else if (parts[0] === 'v1' && parts.length === 4) {
+      const token = parts[1]!;
+      if (!isTokenShaped(token)) return { kind: 'invalid', reason: 'malformed' };
+      identity = { sid: token, token };
+    } else {
+      return { kind: 'invalid', reason: 'malformed' };
+    }
+    const keyId = parts[parts.length - 2]!;
+    const signature = parts[parts.length - 1]!;
     const key = this.#byId.get(keyId);
     if (key === undefined || !key.verifiesTokens) return { kind: 'invalid', reason: 'unknown_key' };
-    const expected = mac(key.secret, `${FORMAT}.${token}.${keyId}`);
+    const expected = mac(key.secret, value.slice(0, value.length - signature.length - 1));
     if (!safeEqual(signature, expected)) return { kind: 'invalid', reason: 'bad_signature' };
-    return { kind: 'token', token, resign: key !== this.#keys[0] };
+    return { kind: 'token', identity, keyId, resign: key !== this.#keys[0], format: parts.length === 5 ? 2 : 1 };
   }
 
   /** express-session's format: `<sid>.<base64 HMAC-SHA256 without padding>`, any key verifies. */
@@ -147,7 +180,7 @@ function toKey(item: string | Buffer | KeyDefinition, index: number): Key {
   if (typeof def !== 'object' || def === null || (typeof def.secret !== 'string' && !Buffer.isBuffer(def.secret))) {
     throw new TesseraError('INVALID_OPTION', `secret[${index}]: expected a string, a Buffer or { id, secret }`);
   }
-  if (!KEY_ID_PATTERN.test(def.id)) {
+  if (typeof def.id !== 'string' || !KEY_ID_PATTERN.test(def.id)) {
     throw new TesseraError('INVALID_OPTION', `secret[${index}]: key id must be 1-16 characters of [A-Za-z0-9_-]`);
   }
   const secret = typeof def.secret === 'string' ? Buffer.from(def.secret, 'utf8') : Buffer.from(def.secret);

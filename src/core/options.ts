@@ -1,5 +1,8 @@
 /**
- * The options of {@link createSessions}, their defaults, and the checks that run at construction.
+ * The options of {@link createSessions}: declared once here (the interface, with its JSDoc),
+ * checked once (each name has a rule in {@link OPTION_RULES}; a new option that lacks one does
+ * not compile), and resolved once into the internal {@link ResolvedOptions}. Adapters map their
+ * framework's own names onto these and pass the rest through unchanged.
  * @module
  */
 import type { Store } from '../store/types.js';
@@ -8,8 +11,12 @@ import { TesseraError } from './errors.js';
 import type { EventListener } from './events.js';
 import { KeyRing, type SecretInput } from './keyring.js';
 
-const MINUTE = 60_000;
+const SECOND = 1_000;
+const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+/** The longest duration any option takes: 400 days, the longest a browser keeps a cookie. */
+const MAX_DURATION = 400 * DAY;
 
 /** Options of {@link createSessions}. Durations are milliseconds. */
 export interface SessionOptions {
@@ -49,7 +56,10 @@ export interface SessionOptions {
    * @default '"cache", "cookies", "storage"'
    */
   clearSiteData?: string | false;
-  /** Bound on compare-and-set retries when concurrent requests change one session. @default 32 */
+  /**
+   * Compare-and-set attempts after the first when concurrent requests change one session, with
+   * jittered exponential backoff between them (1 ms doubling to 64 ms). @default 32
+   */
   maxWriteRetries?: number;
   /**
    * Deadline of one store call in ms; past it the call fails with `STORE_UNAVAILABLE` (an
@@ -61,20 +71,29 @@ export interface SessionOptions {
   allowInsecureCookie?: boolean;
   /**
    * Replace the token of a live session this often (ms), so a stolen cookie stops working
-   * without a sign-out. `Infinity` disables it. @default 900_000 (15 min)
+   * without a sign-out. The replacement is acknowledged: see the README's "Token rotation".
+   * `Infinity` disables it. @default 900_000 (15 min)
    */
   rotateEvery?: number;
   /**
-   * After a rotation the old token still works this long (ms), for requests already in flight.
-   * Presented later, it is a replay: see `onTokenReuse`. @default 30_000 (30 s)
+   * Once the client has shown it holds a rotated token, the token before it still works this
+   * long (ms), for requests that were already in flight; presented later, it is a replay (see
+   * `onTokenReuse`). At least 1 s. @default 30_000 (30 s)
    */
   rotationGrace?: number;
   /**
-   * What a replayed rotated-away token does: `'revoke'` ends the session it leads to (the
-   * thief's or the victim's copy, whichever came second, is out) and emits `reuse_detected`;
-   * `'report'` only emits it. @default 'revoke'
+   * What a replayed token does: `'revoke'` ends the session (the thief's copy and the victim's,
+   * since one of the two is not the owner) and emits `reuse_detected`; `'report'` only emits it.
+   * @default 'revoke'
    */
   onTokenReuse?: 'revoke' | 'report';
+  /**
+   * How far apart (ms) the clocks of the hosts sharing a store may be. A stored time up to this
+   * much later than this host's clock counts as "now"; a later one proves no deadline and ends
+   * the session (`expired` with reason `clock`). The rotation grace is extended by it too.
+   * @default 120_000 (2 min)
+   */
+  maxClockSkew?: number;
   /** Anomaly detection on the user agent and IP recorded at creation; `false` turns it off. */
   anomaly?: AnomalyOptions | false;
   /**
@@ -113,79 +132,171 @@ export interface ResolvedAnomalyOptions {
   policy: 'report' | 'revoke' | 'require-reauth';
 }
 
-/** Options after defaults, with everything required. Internal. */
-export interface ResolvedOptions {
+/** Options after defaults, with everything required. Internal: never reachable by an app. */
+export interface ResolvedOptions extends Omit<Required<SessionOptions>, 'secret' | 'cookie' | 'anomaly' | 'onEvent'> {
   keyRing: KeyRing;
-  store: Store;
   cookie: ResolvedCookieOptions;
-  idleTimeout: number;
-  absoluteTimeout: number;
-  touchInterval: number;
-  saveUninitialized: boolean;
-  rolling: boolean;
-  keepDataOnSignIn: boolean;
-  maxSessionsPerUser: number;
-  sessionLimitPolicy: 'evict-oldest' | 'reject';
-  clearSiteData: string | false;
-  maxWriteRetries: number;
-  storeTimeout: number;
-  rotateEvery: number;
-  rotationGrace: number;
-  onTokenReuse: 'revoke' | 'report';
   anomaly: ResolvedAnomalyOptions | false;
-  encryptData: boolean;
-  now: () => number;
   onEvent: EventListener | undefined;
 }
 
+/** What a rule checks about one option's value. */
+type Rule =
+  | { kind: 'duration'; min: number; infinite?: boolean; seconds?: boolean }
+  | { kind: 'boolean' }
+  | { kind: 'function' }
+  | { kind: 'oneOf'; values: readonly unknown[] }
+  | { kind: 'integer'; min: number; infinite?: boolean }
+  | { kind: 'checked' };
+
+/**
+ * One rule per option. `seconds: true` marks durations for which a value under 1 s can only be
+ * a mistake (seconds given for milliseconds). `checked`: validated where it is resolved.
+ */
+export const OPTION_RULES: { readonly [K in keyof SessionOptions]-?: Rule } = {
+  secret: { kind: 'checked' },
+  store: { kind: 'checked' },
+  cookie: { kind: 'checked' },
+  idleTimeout: { kind: 'duration', min: 1, seconds: true },
+  absoluteTimeout: { kind: 'duration', min: 1, seconds: true },
+  touchInterval: { kind: 'duration', min: 0 },
+  saveUninitialized: { kind: 'boolean' },
+  rolling: { kind: 'boolean' },
+  keepDataOnSignIn: { kind: 'boolean' },
+  maxSessionsPerUser: { kind: 'integer', min: 1, infinite: true },
+  sessionLimitPolicy: { kind: 'oneOf', values: ['evict-oldest', 'reject'] },
+  clearSiteData: { kind: 'checked' },
+  maxWriteRetries: { kind: 'integer', min: 0 },
+  storeTimeout: { kind: 'duration', min: 1, infinite: true },
+  allowInsecureCookie: { kind: 'boolean' },
+  rotateEvery: { kind: 'duration', min: 1, infinite: true, seconds: true },
+  rotationGrace: { kind: 'duration', min: SECOND },
+  onTokenReuse: { kind: 'oneOf', values: ['revoke', 'report'] },
+  maxClockSkew: { kind: 'duration', min: 0 },
+  anomaly: { kind: 'checked' },
+  encryptData: { kind: 'boolean' },
+  now: { kind: 'function' },
+  onEvent: { kind: 'function' },
+};
+
+/** Every option name of the core. */
+export const OPTION_NAMES: readonly string[] = Object.keys(OPTION_RULES);
+
+/** What an adapter tells {@link resolveOptions} about the options it passes. */
+export interface ResolveHints {
+  /**
+   * Options the adapter computed from other options of its own (express-session's
+   * `cookie.maxAge` becomes `idleTimeout`): their values are checked, but not for looking like
+   * seconds, since the app did not write them under these names.
+   */
+  derived?: readonly (keyof SessionOptions)[];
+}
+
 /** Apply defaults and throw `INVALID_OPTION` for anything unsafe or contradictory. */
-export function resolveOptions(options: SessionOptions): ResolvedOptions {
+export function resolveOptions(options: SessionOptions, hints: ResolveHints = {}): ResolvedOptions {
   if (typeof options !== 'object' || options === null) fail('options object is required');
-  if (!isStore(options.store)) fail('store: a Store (get, set, delete, touch, listByUser, deleteByUser, close) is required');
+  checkNames(options, OPTION_NAMES, 'createSessions');
+  for (const [name, rule] of Object.entries(OPTION_RULES)) {
+    const value = (options as unknown as Record<string, unknown>)[name];
+    const derived = hints.derived?.includes(name as keyof SessionOptions) === true && rule.kind === 'duration';
+    if (value !== undefined) checkValue(name, value, derived ? { ...rule, seconds: false } : rule);
+  }
+  if (!isStore(options.store)) {
+    fail('store: expected a Store (an object with get, set, delete, touch, listByUser, deleteByUser and close), such as new MemoryStore() or new SqliteStore({ database })');
+  }
   const cookie = resolveCookieOptions(options.cookie);
   if (cookie.secure === false && process.env['NODE_ENV'] === 'production' && options.allowInsecureCookie !== true) {
     fail('cookie.secure is false under NODE_ENV=production; set allowInsecureCookie: true if that is really intended');
   }
-  const idleTimeout = duration('idleTimeout', options.idleTimeout, 30 * MINUTE);
+  const idleTimeout = options.idleTimeout ?? 30 * MINUTE;
   const resolved: ResolvedOptions = {
     keyRing: new KeyRing(options.secret),
     store: options.store,
     cookie,
     idleTimeout,
-    absoluteTimeout: duration('absoluteTimeout', options.absoluteTimeout, 12 * HOUR),
-    touchInterval: duration('touchInterval', options.touchInterval, Math.min(MINUTE, Math.floor(idleTimeout / 4)), true),
+    absoluteTimeout: options.absoluteTimeout ?? 12 * HOUR,
+    touchInterval: options.touchInterval ?? Math.min(MINUTE, Math.floor(idleTimeout / 4)),
     saveUninitialized: options.saveUninitialized ?? false,
     rolling: options.rolling ?? false,
     keepDataOnSignIn: options.keepDataOnSignIn ?? true,
     maxSessionsPerUser: options.maxSessionsPerUser ?? Infinity,
     sessionLimitPolicy: options.sessionLimitPolicy ?? 'evict-oldest',
-    clearSiteData: options.clearSiteData ?? '"cache", "cookies", "storage"',
+    clearSiteData: clearSiteData(options.clearSiteData),
     maxWriteRetries: options.maxWriteRetries ?? 32,
-    storeTimeout: options.storeTimeout ?? 1_000,
-    rotateEvery: options.rotateEvery === Infinity ? Infinity : duration('rotateEvery', options.rotateEvery, 15 * MINUTE),
-    rotationGrace: duration('rotationGrace', options.rotationGrace, 30_000, true),
+    storeTimeout: options.storeTimeout ?? SECOND,
+    allowInsecureCookie: options.allowInsecureCookie ?? false,
+    rotateEvery: options.rotateEvery ?? 15 * MINUTE,
+    rotationGrace: options.rotationGrace ?? 30 * SECOND,
     onTokenReuse: options.onTokenReuse ?? 'revoke',
+    maxClockSkew: options.maxClockSkew ?? 2 * MINUTE,
     anomaly: resolveAnomaly(options.anomaly),
     encryptData: options.encryptData ?? false,
     now: options.now ?? Date.now,
     onEvent: options.onEvent,
   };
   if (resolved.touchInterval >= resolved.idleTimeout) fail('touchInterval must be smaller than idleTimeout');
-  if (!(resolved.maxSessionsPerUser >= 1)) fail('maxSessionsPerUser must be at least 1');
-  if (!['evict-oldest', 'reject'].includes(resolved.sessionLimitPolicy)) {
-    fail("sessionLimitPolicy must be 'evict-oldest' or 'reject'");
+  if (resolved.rotateEvery !== Infinity && resolved.rotateEvery <= resolved.rotationGrace + resolved.maxClockSkew) {
+    fail('rotateEvery must be longer than rotationGrace + maxClockSkew (a token must outlive its grace window)');
   }
-  if (!Number.isInteger(resolved.maxWriteRetries) || resolved.maxWriteRetries < 0) {
-    fail('maxWriteRetries must be a non-negative integer');
-  }
-  if (!(resolved.storeTimeout > 0)) fail('storeTimeout must be a positive number of milliseconds (or Infinity)');
-  if (!['revoke', 'report'].includes(resolved.onTokenReuse)) fail("onTokenReuse must be 'revoke' or 'report'");
-  if (typeof resolved.now !== 'function') fail('now must be a function returning ms since epoch');
   return resolved;
+}
+
+/**
+ * Refuse option names that are not known, naming the closest known one.
+ * @param where the function the options were given to, for the message.
+ */
+export function checkNames(options: object, known: readonly string[], where: string): void {
+  for (const name of Object.keys(options)) {
+    if (known.includes(name)) continue;
+    const closest = closestName(name, known);
+    fail(`${where}: unknown option ${JSON.stringify(name)}${closest === undefined ? '' : `; did you mean ${JSON.stringify(closest)}?`}`);
+  }
+}
+
+/** Check one value against its rule. */
+export function checkValue(name: string, value: unknown, rule: Rule): void {
+  switch (rule.kind) {
+    case 'duration':
+    case 'integer': {
+      if (typeof value !== 'number' || Number.isNaN(value)) fail(`${name} must be a number of ${rule.kind === 'duration' ? 'milliseconds' : 'items'} (got ${describe(value)})`);
+      if (value === Infinity && rule.infinite === true) return;
+      if (!Number.isFinite(value) || value < rule.min || (rule.kind === 'integer' && !Number.isInteger(value))) {
+        fail(`${name} must be ${rule.kind === 'integer' ? 'an integer' : 'a number of milliseconds'} of at least ${rule.min}${rule.infinite ? ' (or Infinity)' : ''} (got ${value})`);
+      }
+      if (rule.kind === 'duration' && value > MAX_DURATION) fail(`${name} must be at most 400 days (${MAX_DURATION} ms; got ${value})`);
+      if (rule.kind === 'duration' && rule.seconds === true && value < SECOND) {
+        fail(`${name} is in milliseconds: ${value} means ${value} ms; for ${value} seconds write ${value * SECOND}`);
+      }
+      return;
+    }
+    case 'boolean':
+      if (typeof value !== 'boolean') fail(`${name} must be true or false (got ${describe(value)})`);
+      return;
+    case 'function':
+      if (typeof value !== 'function') fail(`${name} must be a function (got ${describe(value)})`);
+      return;
+    case 'oneOf':
+      if (!rule.values.includes(value)) fail(`${name} must be one of ${rule.values.map((v) => JSON.stringify(v)).join(', ')} (got ${describe(value)})`);
+      return;
+    case 'checked':
+      return;
+  }
+}
+
+function clearSiteData(value: string | false | undefined): string | false {
+  if (value === undefined) return '"cache", "cookies", "storage"';
+  if (value === false) return false;
+  // A header value: visible ASCII and spaces only, so no header can be injected.
+  if (typeof value !== 'string' || !/^[\x20-\x7e]+$/.test(value)) {
+    fail('clearSiteData must be false or a header value such as \'"cache", "storage"\' (printable ASCII, no line breaks)');
+  }
+  return value;
 }
 
 function resolveAnomaly(options: AnomalyOptions | false | undefined): ResolvedAnomalyOptions | false {
   if (options === false) return false;
+  if (options !== undefined && (typeof options !== 'object' || options === null)) fail('anomaly must be an object or false');
+  if (options !== undefined) checkNames(options, ['userAgent', 'ipPrefix', 'policy'], 'anomaly');
   const resolved: ResolvedAnomalyOptions = {
     userAgent: options?.userAgent ?? true,
     ipPrefix: options?.ipPrefix ?? { v4: 24, v6: 64 },
@@ -194,8 +305,9 @@ function resolveAnomaly(options: AnomalyOptions | false | undefined): ResolvedAn
   if (!['report', 'revoke', 'require-reauth'].includes(resolved.policy)) {
     fail("anomaly.policy must be 'report', 'revoke' or 'require-reauth'");
   }
+  if (typeof resolved.userAgent !== 'boolean') fail('anomaly.userAgent must be true or false');
   const prefix = resolved.ipPrefix;
-  if (prefix !== false && !(isBits(prefix.v4, 32) && isBits(prefix.v6, 128))) {
+  if (prefix !== false && !(typeof prefix === 'object' && prefix !== null && isBits(prefix.v4, 32) && isBits(prefix.v6, 128))) {
     fail('anomaly.ipPrefix: v4 must be 0-32 and v6 0-128 bits');
   }
   return resolved;
@@ -205,20 +317,44 @@ function isBits(value: unknown, max: number): boolean {
   return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= max;
 }
 
-function duration(name: string, value: number | undefined, fallback: number, allowZero = false): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (value === 0 && !allowZero)) {
-    fail(`${name} must be a positive number of milliseconds`);
-  }
-  return value;
-}
-
 function isStore(value: unknown): value is Store {
   if (typeof value !== 'object' || value === null) return false;
   const store = value as Record<string, unknown>;
   return ['get', 'set', 'delete', 'touch', 'listByUser', 'deleteByUser', 'close'].every(
     (method) => typeof store[method] === 'function',
   );
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return `the string ${JSON.stringify(value.slice(0, 40))}`;
+  if (value === null) return 'null';
+  return typeof value === 'object' ? 'an object' : String(value);
+}
+
+/** The known name within edit distance 3 of `name` (case-insensitive), if any. */
+function closestName(name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 4;
+  for (const candidate of known) {
+    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
 }
 
 function fail(message: string): never {

@@ -1,6 +1,13 @@
 /**
  * Deadlines: when a session expires and why. Pure functions of a record, the options and the
  * current time, so every timeout rule lives in one place and is tested with a frozen clock.
+ *
+ * Clocks. Records are written by whichever app host served the request, and read by any other.
+ * Times up to `maxClockSkew` (default 2 min) later than this host's clock are taken as "now".
+ * A record whose times are later than that proves no deadline at all (it was written by a clock
+ * far ahead, or this host's clock fell back), so it ends with the reason `clock`: a deadline is
+ * never stretched by a clock error. Writes never move `lastSeenAt` back, so a clock that falls
+ * back a little never shortens a session either.
  * @module
  */
 
@@ -10,6 +17,8 @@ export interface Timeouts {
   idleTimeout: number;
   /** Configured absolute timeout. */
   absoluteTimeout: number;
+  /** How much later than this host's clock a stored time may be and still be trusted. */
+  maxClockSkew: number;
 }
 
 /** The fields of a record that deadlines depend on. */
@@ -19,14 +28,17 @@ export interface DeadlineFields {
   idleTimeoutMs?: number | undefined;
 }
 
-/** When the session expires for inactivity (ms since epoch). */
-export function idleDeadline(record: DeadlineFields, timeouts: Timeouts): number {
-  return record.lastSeenAt + (record.idleTimeoutMs ?? timeouts.idleTimeout);
-}
+/** Why a session is no longer live. */
+export type ExpiryReason = 'idle' | 'absolute' | 'clock';
 
 /** When the session expires however active it is (ms since epoch). */
-export function absoluteDeadline(record: DeadlineFields, timeouts: Timeouts): number {
+export function absoluteDeadline(record: DeadlineFields, timeouts: Pick<Timeouts, 'absoluteTimeout'>): number {
   return record.createdAt + timeouts.absoluteTimeout;
+}
+
+/** When the session expires for inactivity (ms since epoch): never after its absolute deadline. */
+export function idleDeadline(record: DeadlineFields, timeouts: Pick<Timeouts, 'idleTimeout' | 'absoluteTimeout'>): number {
+  return Math.min(record.lastSeenAt + (record.idleTimeoutMs ?? timeouts.idleTimeout), absoluteDeadline(record, timeouts));
 }
 
 /**
@@ -36,18 +48,25 @@ export function absoluteDeadline(record: DeadlineFields, timeouts: Timeouts): nu
  */
 export const EXPIRED_RECORD_GRACE_MS = 60_000;
 
-/** The `expiresAt` to store: the earlier of the two deadlines, plus {@link EXPIRED_RECORD_GRACE_MS}. */
-export function storeExpiry(record: DeadlineFields, timeouts: Timeouts): number {
-  return Math.min(idleDeadline(record, timeouts), absoluteDeadline(record, timeouts)) + EXPIRED_RECORD_GRACE_MS;
+/** The `expiresAt` to store: the session's deadline plus {@link EXPIRED_RECORD_GRACE_MS}. */
+export function storeExpiry(record: DeadlineFields, timeouts: Pick<Timeouts, 'idleTimeout' | 'absoluteTimeout'>): number {
+  return idleDeadline(record, timeouts) + EXPIRED_RECORD_GRACE_MS;
 }
 
 /**
  * Which clock has run out at `now`, or `null` if the session is live. The absolute clock wins
- * when both have. Deadlines come from the record's timestamps and the current options, so a
- * shortened timeout applies to existing sessions at once.
+ * when both have; `clock` when the record's times are later than `now` by more than the skew
+ * allowed. Deadlines come from the record's timestamps and the current options, so a shortened
+ * timeout applies to existing sessions at once.
  */
-export function expiryReason(record: DeadlineFields, timeouts: Timeouts, now: number): 'idle' | 'absolute' | null {
+export function expiryReason(record: DeadlineFields, timeouts: Timeouts, now: number): ExpiryReason | null {
+  if (Math.max(record.createdAt, record.lastSeenAt) > now + timeouts.maxClockSkew) return 'clock';
   if (now >= absoluteDeadline(record, timeouts)) return 'absolute';
-  if (now >= idleDeadline(record, timeouts)) return 'idle';
+  if (now >= record.lastSeenAt + (record.idleTimeoutMs ?? timeouts.idleTimeout)) return 'idle';
   return null;
+}
+
+/** A time read from a record, taken as at most `now` (within the tolerated skew). */
+export function notAfter(time: number, now: number): number {
+  return time > now ? now : time;
 }

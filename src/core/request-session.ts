@@ -1,209 +1,154 @@
 /**
- * One request's view of its session: the data handle, sign-in and sign-out, and the commit that
- * writes what changed before the response headers go out.
+ * One request's view of its session: the data handle, sign-in and sign-out, per-user controls,
+ * and the commit that writes what changed before the response headers go out. A thin facade:
+ * loading is `./load.js`, writing `./commit.js`, headers `./headers.js`, per-user controls
+ * `./users.js`; the state they share is documented in `./request-state.js`.
  * @module
  */
-import type { SessionMeta, SessionRecord, UserSessionEntry } from '../store/types.js';
-import { serializeClearCookie, serializeCookie } from './cookie.js';
+import { clampCookieAge } from './cookie.js';
+import { commit, cookieMaxAge } from './commit.js';
+import type { SessionContext } from './context.js';
 import { TesseraError } from './errors.js';
-import { SessionHandle, type SessionData } from './handle.js';
-import type { ResolvedOptions } from './options.js';
-import { EXPIRED_RECORD_GRACE_MS, absoluteDeadline, expiryReason, idleDeadline, storeExpiry } from './policy.js';
-import type { Engine, RequestInfo } from './engine.js';
-import { generateToken, storeKeyOf } from './token.js';
+import { SessionHandle } from './handle.js';
+import { responseHeaders, type ResponseHeaders } from './headers.js';
+import type { Loaded } from './load.js';
+import { absoluteDeadline, expiryReason, idleDeadline } from './policy.js';
+import { metaOf, type RequestInfo } from './request.js';
+import { liveState, newFields, newState, restart, type RequestState } from './request-state.js';
+import * as users from './users.js';
+import type { SessionInfo } from './users.js';
 
-/** A session of a user as shown in "your sessions" lists. */
-export interface SessionInfo {
-  /** The store key: an identifier safe to show and to pass to `revokeSession` (not the token). */
-  id: string;
-  /** Short HMAC reference, as in events and logs. */
-  ref: string;
-  /** Whether this is the session of the current request. */
-  current: boolean;
-  /** ms since epoch. */
-  createdAt: number;
-  /** ms since epoch, or `null`. */
-  authenticatedAt: number | null;
-  /** ms since epoch. */
-  lastSeenAt: number;
-  /** When it expires unless used again (ms since epoch). */
-  expiresAt: number;
-  /** User agent at creation. */
-  userAgent: string | undefined;
-  /** IP at creation. */
-  ip: string | undefined;
+let construct: (ctx: SessionContext, request: RequestInfo, loaded: Loaded, at?: number) => RequestSession;
+
+/** Make the session of a request from how it loaded. Internal to the engine. */
+export function createRequestSession(ctx: SessionContext, request: RequestInfo, loaded: Loaded, at?: number): RequestSession {
+  return construct(ctx, request, loaded, at);
 }
 
-/** Headers a response must carry, as `[name, value]` pairs. */
-export type ResponseHeaders = Array<[name: string, value: string]>;
-
-/** Record fields other than data that a request can change. */
-interface RecordState {
-  version: number;
-  createdAt: number;
-  authenticatedAt: number | null;
-  lastSeenAt: number;
-  userId: string | null;
-  idleTimeoutMs?: number | undefined;
-  cookieMaxAgeMs?: number | null | undefined;
-  rotatedAt?: number | undefined;
-  meta: SessionMeta;
-}
-
-/** How the request came to its session. Internal to the engine. */
-export interface SessionStart {
-  /** The cookie's token; `null` for a new session or one reached through a rotated-away token. */
-  token: string | null;
-  /** The store key of `record`. */
-  key: string | null;
-  record: SessionRecord | null;
-  /** Device metadata to record instead of the stored one (anomaly policy `report`). */
-  meta?: SessionMeta;
-  /** Sign the user out but keep the data, under a new token (anomaly policy `require-reauth`). */
-  dropUser?: boolean;
-  /** A cookie was presented but led nowhere: clear it unless a new session is set. */
-  staleCookie: boolean;
-  /** The cookie was signed by an older key: send it again signed by the first. */
-  resign: boolean;
-  /** Data migrated from an express-session store, and how to delete the old entry. */
-  legacy?: { data: SessionData; remove: () => Promise<void> };
-  /** When the request began (ms since epoch), if the session is made later than that. */
-  at?: number;
-}
+/** The longest per-session idle timeout, in ms (400 days). */
+const MAX_IDLE_OVERRIDE_MS = 400 * 24 * 60 * 60 * 1000;
 
 /** The session of one request. Obtained from `sessions.load(request)`. */
 export class RequestSession {
   /** The session data. */
   readonly data: SessionHandle;
-  readonly #engine: Engine;
-  readonly #options: ResolvedOptions;
+  readonly #ctx: SessionContext;
   readonly #request: RequestInfo;
-  #token: string | null;
-  #key: string | null;
-  #stored: boolean;
-  #state: RecordState;
-  #metaChanged = false;
-  #cookie: 'keep' | 'set' | 'clear';
-  #clearSiteData = false;
-  #forceWrite = false;
-  #forceTouch = false;
-  #legacyRemove: (() => Promise<void>) | undefined;
-  #earlyHeaders: 'announced' | 'silent' | null = null;
-  /** `signIn` ran: emit `authenticated` once the new session is written. */
-  #signedIn = false;
-  /** The token is due for rotation; the save replaces it. */
-  #rotateDue = false;
+  readonly #state: RequestState;
 
-  /** @internal use `sessions.load()`. */
-  constructor(engine: Engine, request: RequestInfo, start: SessionStart) {
-    this.#engine = engine;
-    this.#options = engine.options;
+  static {
+    construct = (ctx, request, loaded, at) => new RequestSession(ctx, request, loaded, at);
+  }
+
+  private constructor(ctx: SessionContext, request: RequestInfo, loaded: Loaded, at?: number) {
+    this.#ctx = ctx;
     this.#request = request;
-    const now = start.at ?? this.#options.now();
-    this.#token = start.token;
-    this.#key = start.key;
-    this.#stored = start.record !== null;
-    this.#state = start.record ?? newState(now, null, null, engine.metaOf(request));
-    this.data = new SessionHandle(start.record?.data ?? start.legacy?.data ?? {});
-    this.#cookie = start.resign ? 'set' : start.staleCookie ? 'clear' : 'keep';
-    if (start.meta !== undefined) {
-      this.#state.meta = start.meta;
-      this.#metaChanged = true;
+    if (loaded.kind === 'live') {
+      this.#state = liveState(loaded.key, loaded.record, loaded.identity, loaded.sendCookie);
+      this.data = new SessionHandle(loaded.record.data);
+      if (loaded.meta !== undefined) {
+        this.#state.fields.meta = loaded.meta;
+        this.#state.fieldsChanged = true;
+      }
+      return;
     }
-    if (start.dropUser === true) {
-      this.#state.userId = null;
-      this.#state.authenticatedAt = null;
-      this.#metaChanged = true;
-    }
-    const issuedAt = this.#state.rotatedAt ?? this.#state.createdAt;
-    this.#rotateDue = this.#stored && this.#token !== null && (start.dropUser === true || now - issuedAt >= this.#options.rotateEvery);
-    if (start.legacy) {
+    const now = at ?? ctx.options.now();
+    this.#state = newState(now, metaOf(request), loaded.cookie === 'clear' ? 'clear' : 'keep', loaded.cookie === 'duplicate');
+    this.data = new SessionHandle(loaded.carry?.data ?? {});
+    if (loaded.carry !== undefined) {
       this.data.markAllWritten();
-      this.#legacyRemove = start.legacy.remove;
+      this.#state.removeCarried = loaded.carry.remove;
     }
   }
 
   /**
-   * The session id: the store key, `base64url(SHA-256(token))`. Safe to show and log (it cannot
-   * be turned back into a cookie). A new session gets its token on first use of `id`.
+   * The session id: the store key, `base64url(SHA-256(session id))`. It stays the same through
+   * token rotations and changes on sign-in. Safe to show and log (it cannot be turned back
+   * into a cookie). A new session has one from the start.
    */
   get id(): string {
-    return this.#ensureKey();
+    return this.#state.key;
   }
 
   /** The short HMAC reference used in events and logs. */
   get ref(): string {
-    return this.#engine.reference(this.#ensureKey());
+    return this.#ctx.reference(this.#state.key);
   }
 
-  /** Whether the session is not in the store yet. */
+  /** Whether the session is not in the store (yet). */
   get isNew(): boolean {
-    return !this.#stored;
+    return !this.#state.stored;
   }
 
   /** The signed-in user, or `null`. */
   get userId(): string | null {
-    return this.#state.userId;
+    return this.#state.fields.userId;
   }
 
   /** When the user signed in (ms since epoch), or `null`. */
   get authenticatedAt(): number | null {
-    return this.#state.authenticatedAt;
+    return this.#state.fields.authenticatedAt;
   }
 
   /** When the session was created (ms since epoch). */
   get createdAt(): number {
-    return this.#state.createdAt;
+    return this.#state.fields.createdAt;
   }
 
   /** When the server last saw the session (ms since epoch). */
   get lastSeenAt(): number {
-    return this.#state.lastSeenAt;
+    return this.#state.fields.lastSeenAt;
   }
 
   /** When the session expires if unused (ms since epoch). */
   get idleExpiresAt(): number {
-    return idleDeadline(this.#state, this.#options);
+    return idleDeadline(this.#state.fields, this.#ctx.options);
   }
 
   /** When the session expires however active (ms since epoch). */
   get absoluteExpiresAt(): number {
-    return absoluteDeadline(this.#state, this.#options);
+    return absoluteDeadline(this.#state.fields, this.#ctx.options);
   }
 
-  /** Per-session idle timeout override in ms (`undefined`: the configured one). */
+  /** Per-session idle timeout override in ms (`undefined`: the configured one); at most 400 days. */
   get idleTimeoutOverride(): number | undefined {
-    return this.#state.idleTimeoutMs;
+    return this.#state.fields.idleTimeoutMs;
   }
 
   set idleTimeoutOverride(ms: number | undefined) {
-    if (ms !== undefined && !(Number.isFinite(ms) && ms > 0)) {
+    if (ms !== undefined && !(typeof ms === 'number' && Number.isFinite(ms) && ms > 0)) {
       throw new TesseraError('INVALID_OPTION', 'idle timeout must be a positive number of ms');
     }
-    if (ms === this.#state.idleTimeoutMs) return;
-    this.#state.idleTimeoutMs = ms;
-    this.#metaChanged = true;
+    const value = ms === undefined ? undefined : Math.min(ms, MAX_IDLE_OVERRIDE_MS);
+    if (value === this.#state.fields.idleTimeoutMs) return;
+    if (value === undefined) delete this.#state.fields.idleTimeoutMs;
+    else this.#state.fields.idleTimeoutMs = value;
+    this.#state.fieldsChanged = true;
   }
 
-  /** Lifetime in ms of this session's persistent cookie, `null` for a browser-session cookie. */
+  /**
+   * Lifetime in ms of this session's persistent cookie, `null` for a browser-session cookie.
+   * Longer than 400 days is kept as 400 days, the most browsers keep (RFC 6265bis).
+   */
   get cookieMaxAge(): number | null {
-    return this.#state.cookieMaxAgeMs === undefined ? this.#options.cookie.maxAge : this.#state.cookieMaxAgeMs;
+    return cookieMaxAge(this.#ctx, this.#state);
   }
 
   set cookieMaxAge(ms: number | null) {
-    if (ms !== null && !(Number.isFinite(ms) && ms > 0)) {
+    if (ms !== null && !(typeof ms === 'number' && Number.isFinite(ms) && ms > 0)) {
       throw new TesseraError('INVALID_OPTION', 'cookie max age must be a positive number of ms or null');
     }
-    if (ms === this.cookieMaxAge) return;
-    this.#state.cookieMaxAgeMs = ms;
-    this.#metaChanged = true;
-    this.#cookie = 'set';
+    const value = ms === null ? null : clampCookieAge(ms);
+    if (value === this.cookieMaxAge) return;
+    this.#state.fields.cookieMaxAgeMs = value;
+    this.#state.fieldsChanged = true;
+    this.resendCookie();
   }
 
   /** Whether the user authenticated within the last `maxAge` ms. */
   isFresh(maxAge: number): boolean {
-    const at = this.#state.authenticatedAt;
-    return at !== null && this.#options.now() - at <= maxAge;
+    const at = this.#state.fields.authenticatedAt;
+    return at !== null && this.#ctx.options.now() - at <= maxAge;
   }
 
   /**
@@ -211,34 +156,36 @@ export class RequestSession {
    * @throws TesseraError `NOT_AUTHENTICATED` without a user, `NOT_FRESH` if the sign-in is older than `maxAge` ms.
    */
   requireFresh(maxAge: number): void {
-    if (this.#state.userId === null) throw new TesseraError('NOT_AUTHENTICATED', 'Sign-in required');
+    if (this.#state.fields.userId === null) throw new TesseraError('NOT_AUTHENTICATED', 'Sign-in required');
     if (!this.isFresh(maxAge)) throw new TesseraError('NOT_FRESH', 'Recent sign-in required');
   }
 
   /**
-   * Sign a user in: a new token replaces the old one (the old one stops working at once), the
-   * user is recorded, and the per-user session limit is enforced.
-   * @throws TesseraError `SESSION_LIMIT` when the limit is reached with the `reject` policy.
+   * Sign a user in: the session is replaced by a new one (new id, new token; the old ones stop
+   * working at once), the user is recorded, and the per-user session limit is enforced.
+   * @throws TesseraError `SESSION_LIMIT` when the limit is reached with the `reject` policy;
+   * `HEADERS_SENT` when the response headers have already gone out.
    */
   async signIn(userId: string, options: { keepData?: boolean } = {}): Promise<void> {
     if (typeof userId !== 'string' || userId.length === 0 || userId.length > 256) {
       throw new TesseraError('INVALID_OPTION', 'signIn: userId must be a non-empty string of at most 256 characters');
     }
-    const keep = options.keepData ?? this.#options.keepDataOnSignIn;
+    this.#assertHeadersOpen('signIn');
+    const keep = options.keepData ?? this.#ctx.options.keepDataOnSignIn;
     const data = keep ? this.data.snapshot() : {};
-    await this.#engine.makeRoomFor(userId, this.#request, this.#stored ? this.#key : null);
-    await this.#end('regenerated');
-    const now = this.#options.now();
-    this.#state = newState(now, userId, now, this.#engine.metaOf(this.#request));
-    this.data.reset({});
-    for (const [key, value] of Object.entries(data)) this.data.set(key, value);
-    this.#signedIn = true;
+    await users.makeRoomFor(this.#ctx, userId, this.#request, this.#state.stored ? this.#state.key : null);
+    const previous = await this.#end('regenerated');
+    const now = this.#ctx.options.now();
+    restart(this.#state, newFields(now, userId, metaOf(this.#request)));
+    this.#refill(data);
+    this.#state.signedIn = true;
+    this.#regenerated(previous);
   }
 
   /** Sign out: delete the session, clear the cookie, and send `Clear-Site-Data`. */
   async signOut(): Promise<void> {
     await this.#endAndReset('sign_out');
-    this.#clearSiteData = this.#options.clearSiteData !== false;
+    this.#state.clearSiteData = this.#ctx.options.clearSiteData !== false;
   }
 
   /** Delete the session and clear the cookie. The handle continues as a new, empty session. */
@@ -247,60 +194,69 @@ export class RequestSession {
   }
 
   /**
-   * Replace the token, keeping data, user and timestamps: call it when privileges change.
-   * The old token stops working at once.
+   * End this session and continue with a new, empty one under a new id (express-session's
+   * `regenerate`). The new one is stored, and its cookie set, only if something is stored in it.
    */
   async regenerate(): Promise<void> {
-    const state = { ...this.#state };
-    const data = this.data.snapshot();
-    await this.#end('regenerated');
-    this.#state = { ...state, version: 0, rotatedAt: this.#options.now() };
-    this.data.reset({});
-    for (const [key, value] of Object.entries(data)) this.data.set(key, value);
+    await this.#endAndReset('destroy');
   }
 
   /**
-   * Replace the token after a change of privileges (an admin mode, a role change): the same as
-   * {@link regenerate}. OWASP asks for a new session id on every privilege level change.
+   * Replace the session's id and token, keeping its data, user and timestamps: call it when
+   * privileges change (OWASP asks for a new session id on every privilege change). The old
+   * cookie stops working at once.
+   * @throws TesseraError `HEADERS_SENT` when the response headers have already gone out.
    */
+  async renewToken(): Promise<void> {
+    this.#assertHeadersOpen('renewToken');
+    const { version: _version, tokens: _tokens, ...kept } = this.#state.fields;
+    const data = this.data.snapshot();
+    const previous = await this.#end('regenerated');
+    restart(this.#state, { ...kept, version: 0 });
+    this.#refill(data);
+    this.#regenerated(previous);
+  }
+
+  /** Replace the token after a change of privileges (an admin mode, a role change): {@link renewToken}. */
   async elevate(): Promise<void> {
-    await this.regenerate();
+    await this.renewToken();
   }
 
   /** Load the session again from the store, dropping unsaved changes. @returns false if it is gone. */
   async reload(): Promise<boolean> {
-    if (!this.#stored || this.#key === null) return false;
-    const record = await this.#engine.read(this.#key, this.#request);
-    if (record === null || expiryReason(record, this.#options, this.#options.now()) !== null) {
+    const state = this.#state;
+    if (!state.stored) return false;
+    const record = await this.#ctx.gateway.read(state.key, this.#request, () => this.ref);
+    if (record === null || expiryReason(record, this.#ctx.options, this.#ctx.options.now()) !== null) {
       await this.#endAndReset('destroy');
       return false;
     }
-    this.#state = record;
+    const fresh = liveState(state.key, record, state.identity, state.cookie === 'set');
+    Object.assign(state, { fields: fresh.fields, fieldsChanged: false });
     this.data.reset(record.data);
-    this.#metaChanged = false;
     return true;
   }
 
   /** Write the whole session on the next save even if nothing changed (express-session `resave`). */
   forceWrite(): void {
-    this.#forceWrite = true;
+    this.#state.forceWrite = true;
   }
 
   /** Extend the idle deadline on the next save even if the touch interval has not passed. */
   touch(): void {
-    this.#forceTouch = true;
+    this.#state.forceTouch = true;
   }
 
   /** Send the cookie on this response even if it did not change (express-session `rolling`). */
   resendCookie(): void {
-    if (this.#cookie !== 'clear') this.#cookie = 'set';
+    if (this.#state.cookie !== 'clear' && this.#state.identity !== null) this.#state.cookie = 'set';
   }
 
   /** The sessions of the signed-in user (none when anonymous), the current one marked. */
   async listSessions(): Promise<SessionInfo[]> {
-    if (this.#state.userId === null) return [];
-    const entries = await this.#engine.listUser(this.#state.userId, this.#request);
-    return entries.map((entry) => this.#engine.describe(entry, this.#stored ? this.#key : null));
+    const userId = this.#state.fields.userId;
+    if (userId === null) return [];
+    return users.listSessions(this.#ctx, userId, this.#request, this.#state.stored ? this.#state.key : null);
   }
 
   /**
@@ -308,32 +264,26 @@ export class RequestSession {
    * current one is a sign-out. @returns whether a session was ended.
    */
   async revokeSession(id: string): Promise<boolean> {
-    const userId = this.#state.userId;
-    if (userId === null) throw new TesseraError('NOT_AUTHENTICATED', 'Sign-in required');
-    if (this.#stored && id === this.#key) {
+    const userId = this.#requireUser();
+    if (this.#state.stored && id === this.#state.key) {
       await this.signOut();
       return true;
     }
-    return this.#engine.revokeOne(userId, id, this.#request);
+    return users.revokeOne(this.#ctx, userId, id, this.#request);
   }
 
   /** End every other session of the signed-in user. @returns how many were ended. */
   async signOutOthers(): Promise<number> {
-    return this.#revokeOthers('sign_out_others');
+    const userId = this.#requireUser();
+    return users.revokeUser(this.#ctx, userId, this.#request, this.#state.stored ? this.#state.key : undefined, 'sign_out_others');
   }
 
   /** End every session of the signed-in user, this one included (a sign-out everywhere). */
   async signOutEverywhere(): Promise<number> {
-    const count = await this.#revokeOthers('sign_out_everywhere');
+    const userId = this.#requireUser();
+    const count = await users.revokeUser(this.#ctx, userId, this.#request, this.#state.stored ? this.#state.key : undefined, 'sign_out_everywhere');
     await this.signOut();
     return count + 1;
-  }
-
-  async #revokeOthers(reason: 'sign_out_others' | 'sign_out_everywhere'): Promise<number> {
-    const userId = this.#state.userId;
-    if (userId === null) throw new TesseraError('NOT_AUTHENTICATED', 'Sign-in required');
-    const keep = this.#stored && this.#key !== null ? this.#key : undefined;
-    return this.#engine.revokeUser(userId, this.#request, keep, reason);
   }
 
   /**
@@ -341,7 +291,7 @@ export class RequestSession {
    * application's error handling instead of trying to save again.
    */
   get storeFailed(): boolean {
-    return this.#engine.storeFailed(this.#request);
+    return this.#ctx.gateway.failed(this.#request);
   }
 
   /**
@@ -351,19 +301,7 @@ export class RequestSession {
    * @throws TesseraError `STORE_UNAVAILABLE` or `WRITE_CONFLICT`.
    */
   async save(): Promise<void> {
-    const now = this.#options.now();
-    if (!this.#stored) {
-      if (!this.#shouldCreate() || this.#earlyHeaders === 'silent') return;
-      await this.#create(now);
-      return;
-    }
-    const changes = this.data.changes();
-    if (this.#rotateDue && this.#token !== null && (await this.#rotate(now))) return;
-    if (changes.size > 0 || this.#metaChanged || this.#forceWrite) {
-      await this.#write(now, changes);
-    } else if (this.#forceTouch || now - this.#state.lastSeenAt >= this.#options.touchInterval) {
-      await this.#touch(now);
-    }
+    await commit(this.#ctx, this.#request, this.#state, this.data);
   }
 
   /**
@@ -372,252 +310,55 @@ export class RequestSession {
    * @param beforeSave true when the headers must go out before {@link save} runs.
    */
   responseHeaders(beforeSave = false): ResponseHeaders {
-    const headers: ResponseHeaders = [];
-    const secure = this.#options.cookie.secure === 'auto' ? this.#request.secure : this.#options.cookie.secure;
-    if (beforeSave && !this.#stored) {
-      // The headers leave before the save (a streamed response). Announce a new session now if
-      // the save will create it; otherwise make sure the save does not create one nobody knows.
-      this.#earlyHeaders = this.#shouldCreate() ? 'announced' : 'silent';
-      if (this.#earlyHeaders === 'announced') {
-        this.#ensureKey();
-        this.#cookie = 'set';
-      }
-    }
-    const willExist = this.#stored || this.#earlyHeaders === 'announced';
-    if (this.#cookie === 'set' && willExist && this.#token !== null) {
-      const value = this.#options.keyRing.sign(this.#token);
-      headers.push(['Set-Cookie', serializeCookie(this.#options.cookie, value, secure, this.cookieMaxAge, this.#options.now())]);
-    } else if (this.#cookie === 'clear' && !willExist) {
-      headers.push(['Set-Cookie', serializeClearCookie(this.#options.cookie, secure)]);
-    }
-    // OWASP: a response that carries a session identifier must not be cached.
-    if (headers.length > 0) headers.push(['Cache-Control', 'no-store']);
-    if (this.#clearSiteData && this.#options.clearSiteData !== false) {
-      headers.push(['Clear-Site-Data', this.#options.clearSiteData]);
-    }
-    return headers;
+    return responseHeaders(this.#ctx, this.#request, this.#state, this.data, beforeSave);
   }
 
-  #shouldCreate(): boolean {
-    return this.data.size > 0 || this.#state.userId !== null || this.#options.saveUninitialized || this.#forceWrite;
+  #requireUser(): string {
+    const userId = this.#state.fields.userId;
+    if (userId === null) throw new TesseraError('NOT_AUTHENTICATED', 'Sign-in required');
+    return userId;
   }
 
-  async #create(now: number): Promise<void> {
-    const key = this.#ensureKey();
-    this.#state.lastSeenAt = now;
-    const record = this.#record(1);
-    if (!(await this.#engine.write(key, record, null, this.#request))) {
-      throw new TesseraError('WRITE_CONFLICT', 'A new session collided with an existing one');
+  #assertHeadersOpen(operation: string): void {
+    if (this.#state.headers !== 'open') {
+      throw new TesseraError('HEADERS_SENT', `${operation}: the response headers were already sent, so the new cookie cannot reach the client`);
     }
-    this.#afterWrite(record);
-    this.#cookie = 'set';
-    this.#engine.emit('created', this.#request, this.ref, this.#state.userId);
-    if (this.#signedIn) this.#engine.emit('authenticated', this.#request, this.ref, this.#state.userId);
-    this.#signedIn = false;
-    const remove = this.#legacyRemove;
-    this.#legacyRemove = undefined;
-    if (remove) await remove();
   }
 
-  async #write(now: number, changes: ReadonlyMap<string, unknown>): Promise<void> {
-    let key = this.#ensureKey();
-    for (let attempt = 0; attempt <= this.#options.maxWriteRetries; attempt++) {
-      this.#state.lastSeenAt = now;
-      const record = this.#record(this.#state.version + 1);
-      if (await this.#engine.write(key, record, this.#state.version, this.#request)) {
-        this.#afterWrite(record);
-        if (this.cookieMaxAge !== null) this.resendCookie();
-        return;
-      }
-      let fresh = await this.#engine.read(key, this.#request);
-      if (fresh?.movedTo !== undefined) {
-        // Rotated by a parallel request: follow the session to its new key. This response
-        // sends no cookie; the rotating response carries the new token.
-        key = fresh.movedTo;
-        this.#key = key;
-        this.#token = null;
-        fresh = await this.#engine.read(key, this.#request);
-      }
-      if (fresh === null || fresh.movedTo !== undefined) {
-        // Deleted meanwhile (signed out in another tab, revoked, expired): never resurrect it.
-        this.#stored = false;
-        this.#cookie = 'clear';
-        this.data.reset({});
-        return;
-      }
-      this.#adopt(fresh);
-      this.data.rebase(fresh.data, changes);
-    }
-    throw new TesseraError('WRITE_CONFLICT', 'Too many concurrent writes to one session');
+  /** Put data back as this request's own changes (it is written with the new session). */
+  #refill(data: Record<string, unknown>): void {
+    this.data.reset({});
+    for (const [key, value] of Object.entries(data)) this.data.set(key, value);
+  }
+
+  /** Report that the session `previousRef` (if one was stored) was replaced by this one. */
+  #regenerated(previousRef: string | null): void {
+    if (previousRef !== null) this.#ctx.emit('regenerated', this.#request, this.ref, this.#state.fields.userId, { previousRef });
   }
 
   /**
-   * Move the session to a new token: write it under the new key, then turn the old key into a
-   * pointer (compare-and-set, so a parallel write wins and the rotation waits for the next
-   * request). @returns whether it rotated (it also wrote every pending change).
+   * Delete the stored session (if any), and what it was migrated from.
+   * @returns the reference of the session deleted, or `null` if none was stored.
    */
-  async #rotate(now: number): Promise<boolean> {
-    const oldKey = this.#key!;
-    const oldVersion = this.#state.version;
-    const token = generateToken();
-    const newKey = storeKeyOf(token);
+  async #end(reason: 'regenerated' | 'sign_out' | 'destroy'): Promise<string | null> {
     const state = this.#state;
-    const previous = { lastSeenAt: state.lastSeenAt, rotatedAt: state.rotatedAt };
-    state.lastSeenAt = now;
-    state.rotatedAt = now;
-    const record = this.#record(1);
-    const pointer: SessionRecord = {
-      version: oldVersion + 1,
-      createdAt: state.createdAt,
-      authenticatedAt: null,
-      lastSeenAt: now,
-      // Kept as long as the session could live, to recognise a replay of the old token.
-      expiresAt: absoluteDeadline(state, this.#options) + EXPIRED_RECORD_GRACE_MS,
-      userId: null,
-      data: {},
-      meta: {},
-      movedTo: newKey,
-      retiredAt: now,
-    };
-    const written =
-      (await this.#engine.write(newKey, record, null, this.#request)) &&
-      (await this.#engine.write(oldKey, pointer, oldVersion, this.#request).then(async (ok) => {
-        if (!ok) await this.#engine.remove(newKey, this.#request);
-        return ok;
-      }));
-    if (!written) {
-      Object.assign(state, previous);
-      this.#rotateDue = false;
-      return false;
-    }
-    this.#token = token;
-    this.#key = newKey;
-    this.#rotateDue = false;
-    this.#afterWrite(record);
-    this.#cookie = 'set';
-    this.#engine.emit('rotated', this.#request, this.ref, this.#state.userId, { previousRef: this.#engine.reference(oldKey) });
-    return true;
-  }
-
-  async #touch(now: number): Promise<void> {
-    const key = this.#ensureKey();
-    const lastSeenAt = now;
-    const expiresAt = storeExpiry({ ...this.#state, lastSeenAt }, this.#options);
-    if (await this.#engine.touch(key, lastSeenAt, expiresAt, this.#request)) {
-      this.#state.lastSeenAt = lastSeenAt;
-      this.#forceTouch = false;
-      if (this.cookieMaxAge !== null) this.resendCookie();
-    } else {
-      this.#stored = false;
-      this.#cookie = 'clear';
-      this.data.reset({});
-    }
-  }
-
-  /** Take the fresh record's fields, keeping this request's own meta changes. */
-  #adopt(fresh: SessionRecord): void {
-    const mine = this.#state;
-    this.#state = { ...fresh };
-    if (this.#metaChanged) {
-      this.#state.idleTimeoutMs = mine.idleTimeoutMs;
-      this.#state.cookieMaxAgeMs = mine.cookieMaxAgeMs;
-    }
-  }
-
-  #afterWrite(record: SessionRecord): void {
-    this.#stored = true;
-    this.#state = { ...record };
-    this.#metaChanged = false;
-    this.#forceWrite = false;
-    this.#forceTouch = false;
-    this.data.reset(record.data);
-  }
-
-  #record(version: number): SessionRecord {
-    const state = this.#state;
-    const record: SessionRecord = {
-      version,
-      createdAt: state.createdAt,
-      authenticatedAt: state.authenticatedAt,
-      lastSeenAt: state.lastSeenAt,
-      expiresAt: storeExpiry(state, this.#options),
-      userId: state.userId,
-      data: this.data.snapshot(),
-      meta: state.meta,
-    };
-    if (state.idleTimeoutMs !== undefined) record.idleTimeoutMs = state.idleTimeoutMs;
-    if (state.cookieMaxAgeMs !== undefined) record.cookieMaxAgeMs = state.cookieMaxAgeMs;
-    if (state.rotatedAt !== undefined) record.rotatedAt = state.rotatedAt;
-    return record;
-  }
-
-  #ensureKey(): string {
-    if (this.#key === null) {
-      this.#token = generateToken();
-      this.#key = storeKeyOf(this.#token);
-    }
-    return this.#key;
-  }
-
-  /** Delete the stored session (if any) and forget the token. */
-  async #end(reason: 'regenerated' | 'sign_out' | 'destroy'): Promise<void> {
-    const key = this.#key;
-    const previousRef = key === null ? null : this.#engine.reference(key);
-    if (this.#stored && key !== null) {
-      await this.#engine.remove(key, this.#request);
-      if (reason !== 'regenerated') this.#engine.emit('destroyed', this.#request, previousRef, this.#state.userId, { reason });
+    const previousRef = state.stored ? this.ref : null;
+    if (state.stored) {
+      await this.#ctx.gateway.remove(state.key, this.#request);
+      if (reason !== 'regenerated') this.#ctx.emit('destroyed', this.#request, previousRef, state.fields.userId, { reason });
     }
     // A session migrated from express-session on this request: its old entry must go too,
     // or the old `s:` cookie would still open it.
-    const removeLegacy = this.#legacyRemove;
-    this.#legacyRemove = undefined;
-    this.#rotateDue = false;
-    if (removeLegacy) await removeLegacy();
-    const wasStored = this.#stored;
-    this.#stored = false;
-    this.#token = null;
-    this.#key = null;
-    this.#metaChanged = false;
-    this.#forceWrite = false;
-    this.#cookie = wasStored || this.#cookie === 'clear' ? 'clear' : 'keep';
-    if (reason === 'regenerated' && wasStored && previousRef !== null) {
-      this.#engine.emit('regenerated', this.#request, this.ref, this.#state.userId, { previousRef });
-    }
+    const removeCarried = state.removeCarried;
+    state.removeCarried = undefined;
+    if (removeCarried) await removeCarried();
+    return previousRef;
   }
 
   async #endAndReset(reason: 'sign_out' | 'destroy'): Promise<void> {
     await this.#end(reason);
-    this.#signedIn = false;
-    this.#state = newState(this.#options.now(), null, null, this.#engine.metaOf(this.#request));
+    this.#state.signedIn = false;
+    restart(this.#state, newFields(this.#ctx.options.now(), null, metaOf(this.#request)));
     this.data.reset({});
   }
-
-  /** @internal for adapters that list entries. */
-  static toInfo(entry: UserSessionEntry, ref: string, current: boolean): SessionInfo {
-    const { record } = entry;
-    return {
-      id: entry.key,
-      ref,
-      current,
-      createdAt: record.createdAt,
-      authenticatedAt: record.authenticatedAt,
-      lastSeenAt: record.lastSeenAt,
-      expiresAt: record.expiresAt,
-      userAgent: record.meta.userAgent,
-      ip: record.meta.ip,
-    };
-  }
-}
-
-function newState(now: number, userId: string | null, authenticatedAt: number | null, meta: SessionMeta): RecordState {
-  return {
-    version: 0,
-    createdAt: now,
-    authenticatedAt,
-    lastSeenAt: now,
-    userId,
-    idleTimeoutMs: undefined,
-    cookieMaxAgeMs: undefined,
-    meta,
-  };
 }

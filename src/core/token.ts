@@ -1,10 +1,14 @@
 /**
- * Session tokens and the keys they are stored under.
+ * Session identities: a session id and a token, and the key a session is stored under.
  *
- * A token is 32 bytes (256 bits) from the operating system's CSPRNG, base64url-encoded
- * (OWASP Session Management Cheat Sheet: at least 64 bits of entropy; ASVS 5.0 V7.2.3: at least
- * 128). The store only ever sees `base64url(SHA-256(token))`, so a leaked store dump cannot be
- * replayed as cookies.
+ * A session has a stable **id** (16 bytes, 128 bits) and a **token** (32 bytes, 256 bits), both
+ * from the operating system's CSPRNG and base64url-encoded (OWASP: at least 64 bits of
+ * entropy; ASVS 5.0 V7.2.3: at least 128). The cookie carries both, signed. The token is the
+ * bearer secret and changes on every rotation; the id stays for the session's life, so the
+ * store key stays too.
+ *
+ * The store only ever sees `base64url(SHA-256(id))` as the key and `base64url(SHA-256(token))`
+ * inside the record, so a leaked store dump can be replayed as neither a cookie nor a lookup.
  * @module
  */
 import * as nodeCrypto from 'node:crypto';
@@ -14,17 +18,46 @@ import { createHash, randomBytes } from 'node:crypto';
 export const TOKEN_BYTES = 32;
 /** Length of a base64url-encoded token in characters (32 bytes, no padding). */
 export const TOKEN_LENGTH = 43;
+/** Length of a session id in bytes. */
+export const SESSION_ID_BYTES = 16;
 
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+/**
+ * A session id is 22 base64url characters; sessions made by tessera 0.1 use their first
+ * token (43 characters) as their id, so their store key does not change when they upgrade.
+ */
+const SESSION_ID_PATTERN = /^(?:[A-Za-z0-9_-]{22}|[A-Za-z0-9_-]{43})$/;
+
+/** The identity of one session as the cookie carries it. */
+export interface Identity {
+  /** The stable session id (secret: it appears only in the cookie). */
+  readonly sid: string;
+  /** The current bearer token. */
+  readonly token: string;
+}
 
 /** A new random session token: 256 bits, base64url. */
 export function generateToken(): string {
   return randomBytes(TOKEN_BYTES).toString('base64url');
 }
 
+/** A new session identity: a random id and a random token. */
+export function newIdentity(): Identity {
+  const bytes = randomBytes(SESSION_ID_BYTES + TOKEN_BYTES);
+  return {
+    sid: bytes.subarray(0, SESSION_ID_BYTES).toString('base64url'),
+    token: bytes.subarray(SESSION_ID_BYTES).toString('base64url'),
+  };
+}
+
 /** Whether a string has the exact shape of a token (43 base64url characters). */
 export function isTokenShaped(value: string): boolean {
   return TOKEN_PATTERN.test(value);
+}
+
+/** Whether a string has the shape of a session id. */
+export function isSessionIdShaped(value: string): boolean {
+  return SESSION_ID_PATTERN.test(value);
 }
 
 /**
@@ -33,7 +66,20 @@ export function isTokenShaped(value: string): boolean {
  */
 const oneShotHash = (nodeCrypto as { hash?: (algorithm: string, data: string, encoding: 'base64url') => string }).hash;
 
-/** The store key of a token: `base64url(SHA-256(token))`. The raw token never reaches a store. */
-export function storeKeyOf(token: string): string {
-  return oneShotHash === undefined ? createHash('sha256').update(token).digest('base64url') : oneShotHash('sha256', token, 'base64url');
+/** `base64url(SHA-256(text))`. */
+export function sha256(text: string): string {
+  return oneShotHash === undefined ? createHash('sha256').update(text).digest('base64url') : oneShotHash('sha256', text, 'base64url');
+}
+
+/**
+ * The store key of a session: `base64url(SHA-256(sid))`. It is also the session's public id
+ * (`req.sessionID`, the `id` of session lists): safe to show and log, useless as a cookie.
+ */
+export function storeKeyOf(sid: string): string {
+  return sha256(sid);
+}
+
+/** What a record keeps of a token: `base64url(SHA-256(token))`. */
+export function tokenHashOf(token: string): string {
+  return sha256(token);
 }

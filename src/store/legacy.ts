@@ -16,6 +16,7 @@ import { storeUnavailable } from '../core/errors.js';
 import {
   cloneRecord,
   isSessionRecord,
+  undecodableRecord,
   type DeleteByUserOptions,
   type SessionRecord,
   type SetOptions,
@@ -98,10 +99,22 @@ export class LegacyStore implements Store {
   }
 
   async get(key: string): Promise<SessionRecord | null> {
-    const entry = await this.#call<StoredSession | null>('get', key);
-    const record = entry?.['tessera'];
-    if (!isSessionRecord(record) || record.expiresAt <= this.#now()) return null;
-    return cloneRecord(record);
+    let entry: StoredSession | null;
+    try {
+      entry = await this.#call<StoredSession | null>('get', key);
+    } catch (error) {
+      // The wrapped store could not parse what it holds (connect-redis and most others
+      // JSON.parse inside get): corrupt data, not an outage.
+      if (error instanceof Error && error.cause instanceof SyntaxError) return undecodableRecord();
+      throw error;
+    }
+    if (entry === null || entry === undefined) return null;
+    if (typeof entry !== 'object' || !('tessera' in entry)) return undecodableRecord();
+    const record = entry['tessera'];
+    if (typeof record !== 'object' || record === null || Array.isArray(record)) return undecodableRecord();
+    // The engine checks every field; only the expiry matters here.
+    if (isSessionRecord(record) && record.expiresAt <= this.#now()) return null;
+    return cloneRecord(record as SessionRecord);
   }
 
   async set(key: string, record: SessionRecord, options: SetOptions = {}): Promise<boolean> {
@@ -128,7 +141,7 @@ export class LegacyStore implements Store {
   async touch(key: string, lastSeenAt: number, expiresAt: number): Promise<boolean> {
     return this.#serial(key, async () => {
       const current = await this.get(key);
-      if (current === null) return false;
+      if (current === null || current.version === -1) return false;
       await this.#call('set', key, wrap({ ...current, lastSeenAt, expiresAt }));
       return true;
     });
@@ -139,7 +152,7 @@ export class LegacyStore implements Store {
     const entries: UserSessionEntry[] = [];
     for (const key of keys) {
       const record = await this.get(key);
-      if (record !== null && record.userId === userId) entries.push({ key, record });
+      if (isSessionRecord(record) && record.userId === userId) entries.push({ key, record });
     }
     return entries;
   }
@@ -164,25 +177,18 @@ export class LegacyStore implements Store {
   }
 
   /**
-   * Read a session that express-session wrote under a raw id (for migration). `null` when absent,
-   * when it is a tessera entry, or when its cookie has expired: a store without a TTL of its own
-   * may still hold it, and a session past its expiry must not come back through migration.
+   * The entry the wrapped store holds under a raw express-session id, as it holds it (for
+   * migration; see the Express adapter's `migration.ts`). `null` for ids in tessera's part of
+   * the key space (index entries), which must never be read as an express-session session.
    */
-  async getLegacy(sid: string): Promise<StoredSession | null> {
-    // tessera's own entries share the key space: a signed `s:` cookie naming one of them (an
-    // index entry, a hashed session key) must never be "migrated" into someone's session.
+  async readRaw(sid: string): Promise<StoredSession | null> {
     if (this.#isOwnKey(sid)) return null;
     const entry = await this.#call<StoredSession | null>('get', sid);
-    if (entry === null || entry === undefined || typeof entry !== 'object') return null;
-    if ('tessera' in entry || 'tesseraUserIndex' in entry) return null;
-    if (typeof entry.cookie !== 'object' || entry.cookie === null) return null; // express-session always stores one
-    const expires = entry.cookie?.expires;
-    if (expires !== undefined && expires !== null && !(new Date(expires).getTime() > this.#now())) return null;
-    return entry;
+    return entry === null || entry === undefined || typeof entry !== 'object' ? null : entry;
   }
 
-  /** Delete a session that express-session wrote, once it has been migrated. */
-  async deleteLegacy(sid: string): Promise<void> {
+  /** Delete the entry under a raw express-session id (never one of tessera's index entries). */
+  async destroyRaw(sid: string): Promise<void> {
     if (this.#isOwnKey(sid)) return;
     await this.#call('destroy', sid);
   }
@@ -220,7 +226,7 @@ export class LegacyStore implements Store {
     let expiresAt = atLeast ?? 0;
     for (const k of keys) {
       const record = await this.get(k);
-      if (record === null) continue;
+      if (record === null || record.version === -1) continue;
       live.push(k);
       expiresAt = Math.max(expiresAt, record.expiresAt);
     }

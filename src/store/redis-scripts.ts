@@ -107,12 +107,19 @@ return 1`,
 
 /**
  * Delete a session hash. ARGV: now, owner check (`1` | `0`), owner. With the owner check, a
- * session of another user (or an anonymous one) is left alone.
+ * session of another user (or an anonymous one) is left alone. A key holding anything but a
+ * hash (corrupt data) is deleted too, and counts as no session.
  * Returns `[deleted 0|1, live 0|1, userId|nil, indexed-until|nil]` of what was there.
  */
 export const REMOVE = script(
   'remove',
-  `local cur = redis.call('HMGET', KEYS[1], 'e', 'u', 'i')
+  `local kind = redis.call('TYPE', KEYS[1])['ok']
+if kind ~= 'hash' then
+  if kind == 'none' then return {0, 0} end
+  redis.call('DEL', KEYS[1])
+  return {1, 0}
+end
+local cur = redis.call('HMGET', KEYS[1], 'e', 'u', 'i')
 if not cur[1] or (ARGV[2] == '1' and cur[2] ~= ARGV[3]) then return {0, 0} end
 redis.call('DEL', KEYS[1])
 local live = 0

@@ -42,7 +42,7 @@ import type {
   Store,
   UserSessionEntry,
 } from './types.js';
-import { decodeRecord, encodeRecord } from './types.js';
+import { decodeRecord, encodeRecord, isSessionRecord, undecodableRecord } from './types.js';
 
 export type { IoRedisLike, NodeRedisEvalOptions, NodeRedisLike, RedisClientLike } from './redis-client.js';
 
@@ -123,7 +123,16 @@ export class RedisStore implements Store {
   }
 
   async get(key: string): Promise<SessionRecord | null> {
-    return toRecord(await this.#run(READ, this.sessionKey(key), []), this.#now());
+    let reply: unknown;
+    try {
+      reply = await this.#run(READ, this.sessionKey(key), []);
+    } catch (error) {
+      // Something else than a session hash sits under the key (a string someone SET): corrupt
+      // data, not an outage. Redis error replies start with their code; matching it is the protocol.
+      if (isWrongType(error)) return undecodableRecord();
+      throw error;
+    }
+    return toRecord(reply, this.#now());
   }
 
   async set(key: string, record: SessionRecord, options?: SetOptions): Promise<boolean> {
@@ -190,7 +199,7 @@ export class RedisStore implements Store {
     const result: UserSessionEntry[] = [];
     records.forEach((record, n) => {
       const key = keys[n];
-      if (record?.userId === userId && key !== undefined) result.push({ key, record });
+      if (isSessionRecord(record) && record.userId === userId && key !== undefined) result.push({ key, record });
     });
     return result;
   }
@@ -261,16 +270,28 @@ function text(value: unknown): string | null {
   return null;
 }
 
-/** Decode a {@link READ} reply; `null` if absent, expired or corrupt. Fields win over the JSON. */
+/**
+ * Decode a {@link READ} reply: `null` if absent or expired, {@link undecodableRecord} if corrupt.
+ * The fields win over the JSON.
+ */
 function toRecord(reply: unknown, now: number): SessionRecord | null {
-  if (!Array.isArray(reply)) return null;
+  if (!Array.isArray(reply)) return undecodableRecord();
   const [version, json, lastSeenAt, expiresAt] = reply.map((v) => text(v));
-  if (json === null || json === undefined) return null;
+  if ((json === null || json === undefined) && version === null && expiresAt === null) return null;
+  if (json === null || json === undefined) return undecodableRecord();
   const record = decodeRecord(json);
+  if (record.version === -1) return record;
   const fields = { version: Number(version), lastSeenAt: Number(lastSeenAt), expiresAt: Number(expiresAt) };
-  if (!record || !Number.isSafeInteger(fields.version) || !Number.isFinite(fields.lastSeenAt)) return null;
-  if (!Number.isFinite(fields.expiresAt) || fields.expiresAt <= now) return null;
+  if (!Number.isSafeInteger(fields.version) || !Number.isFinite(fields.lastSeenAt) || !Number.isFinite(fields.expiresAt)) {
+    return undecodableRecord();
+  }
+  if (fields.expiresAt <= now) return null;
   return { ...record, ...fields };
+}
+
+function isWrongType(error: unknown): boolean {
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  return cause instanceof Error && cause.message.startsWith('WRONGTYPE');
 }
 
 /** What a {@link REMOVE} deleted. */

@@ -16,7 +16,7 @@ import type {
   Store,
   UserSessionEntry,
 } from './types.js';
-import { decodeRecord, encodeRecord } from './types.js';
+import { decodeRecord, encodeRecord, isSessionRecord, undecodableRecord } from './types.js';
 
 export type { SqlDialect } from './sql-dialect.js';
 
@@ -162,7 +162,7 @@ export class SqlStore implements Store {
     const result: UserSessionEntry[] = [];
     for (const row of rows) {
       const record = rowToRecord(row);
-      if (record) result.push({ key: String(row['key']), record });
+      if (isSessionRecord(record)) result.push({ key: String(row['key']), record });
     }
     return result;
   }
@@ -263,16 +263,19 @@ export class SqlStore implements Store {
   }
 }
 
-/** Decode a row; the columns win over the copies inside the JSON. `null` if the row is corrupt. */
-function rowToRecord(row: SqlRow): SessionRecord | null {
+/**
+ * Decode a row; the columns win over the copies inside the JSON. A corrupt row gives
+ * {@link undecodableRecord} (the engine then deletes it).
+ */
+function rowToRecord(row: SqlRow): SessionRecord {
   const text = row['record'];
-  const record = typeof text === 'string' ? decodeRecord(text) : null;
-  if (!record) return null;
+  const record = typeof text === 'string' ? decodeRecord(text) : undecodableRecord();
+  if (record.version === -1) return record;
   const version = Number(row['version']);
   const expiresAt = Number(row['expires_at']);
   const lastSeenAt = Number(row['last_seen_at']);
   if (!Number.isSafeInteger(version) || !Number.isFinite(expiresAt) || !Number.isFinite(lastSeenAt)) {
-    return null;
+    return undecodableRecord();
   }
   return { ...record, version, expiresAt, lastSeenAt };
 }

@@ -58,16 +58,40 @@ export interface SessionRecord {
    * browser-session cookie. Absent means "use the configured cookie options".
    */
   cookieMaxAgeMs?: number | null;
-  /** When the current token was issued (ms since epoch); rotation counts from here. Absent: `createdAt`. */
-  rotatedAt?: number;
   /**
-   * Set on the record left under a key whose token was rotated away: the store key the session
-   * moved to. Such a record holds no data and no user; it lets requests in flight follow the
-   * session for a grace window, and exposes a replay of the old token after it.
+   * Which tokens open the session (their SHA-256 hashes; never a token). Absent on records
+   * written by tessera 0.1, whose one token's hash is their key.
    */
-  movedTo?: string;
-  /** When the token of this key was rotated away (ms since epoch); set together with `movedTo`. */
-  retiredAt?: number;
+  tokens?: TokenState;
+}
+
+/**
+ * The token state of a session (see the README's "Token rotation"). Hashes are
+ * `base64url(SHA-256(token))`; times are ms since epoch.
+ */
+export interface TokenState {
+  /** Hash of the current token. */
+  current: string;
+  /** When the current token became current; the next rotation counts from here. */
+  issuedAt: number;
+  /**
+   * A rotation in progress: the new token has been handed out but not yet seen back. Until it
+   * is, the current token keeps working and is answered with the same new token again.
+   */
+  pending?: {
+    /** Hash of the new token. */
+    hash: string;
+    /** The key ring id under which the new token is derived from the current one. */
+    keyId: string;
+    /** When the rotation started. */
+    startedAt: number;
+  };
+  /** The token replaced by the last rotation: it works until `retiredAt` plus the grace window. */
+  previous?: {
+    hash: string;
+    /** When the client first showed the new token. */
+    retiredAt: number;
+  };
 }
 
 /** Options of {@link Store.set}. */
@@ -145,34 +169,65 @@ export function encodeRecord(record: SessionRecord): string {
 }
 
 /**
- * Parse a record written by {@link encodeRecord}. Returns `null` for text that is not a
- * well-formed record, so that a corrupt row reads as "no session" instead of crashing a request.
+ * The record a store returns for an entry it holds but cannot decode (not JSON, not an object,
+ * a key of the wrong type): `version` -1, which no real record has. The engine removes it and
+ * reports `invalid_record`, so corrupt data is "no session", never an outage.
  */
-export function decodeRecord(text: string): SessionRecord | null {
+export function undecodableRecord(): SessionRecord {
+  return { version: -1, createdAt: 0, authenticatedAt: null, lastSeenAt: 0, expiresAt: Number.MAX_SAFE_INTEGER, userId: null, data: {}, meta: {} };
+}
+
+/**
+ * Parse a record written by {@link encodeRecord}. Text that is not a JSON object gives
+ * {@link undecodableRecord}, so that a corrupt row reads as "no session" instead of crashing a
+ * request. An object is returned as it is: the engine checks every field ({@link isSessionRecord}).
+ */
+export function decodeRecord(text: string): SessionRecord {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    return null;
+    return undecodableRecord();
   }
-  return isSessionRecord(value) ? value : null;
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as SessionRecord) : undecodableRecord();
 }
 
-/** Whether a value has the shape of a {@link SessionRecord}. */
+const isTime = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value) && value >= 0;
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isHash = (value: unknown): value is string => typeof value === 'string' && /^[A-Za-z0-9_-]{43}$/.test(value);
+
+/**
+ * Whether a value is a valid {@link SessionRecord}: every field of the right type and range.
+ * The engine checks every record it reads with it, whatever the store.
+ */
 export function isSessionRecord(value: unknown): value is SessionRecord {
-  if (typeof value !== 'object' || value === null) return false;
-  const r = value as Record<string, unknown>;
+  if (!isObject(value)) return false;
+  const r = value;
   return (
     Number.isSafeInteger(r['version']) &&
-    typeof r['createdAt'] === 'number' &&
-    (r['authenticatedAt'] === null || typeof r['authenticatedAt'] === 'number') &&
-    typeof r['lastSeenAt'] === 'number' &&
-    typeof r['expiresAt'] === 'number' &&
-    (r['userId'] === null || typeof r['userId'] === 'string') &&
-    typeof r['data'] === 'object' &&
-    r['data'] !== null &&
-    !Array.isArray(r['data']) &&
-    typeof r['meta'] === 'object' &&
-    r['meta'] !== null
+    (r['version'] as number) >= 0 &&
+    isTime(r['createdAt']) &&
+    (r['authenticatedAt'] === null || isTime(r['authenticatedAt'])) &&
+    isTime(r['lastSeenAt']) &&
+    isTime(r['expiresAt']) &&
+    (r['userId'] === null || (typeof r['userId'] === 'string' && r['userId'].length > 0 && r['userId'].length <= 256)) &&
+    isObject(r['data']) &&
+    isObject(r['meta']) &&
+    (r['meta']['userAgent'] === undefined || typeof r['meta']['userAgent'] === 'string') &&
+    (r['meta']['ip'] === undefined || typeof r['meta']['ip'] === 'string') &&
+    (r['idleTimeoutMs'] === undefined || (isTime(r['idleTimeoutMs']) && r['idleTimeoutMs'] > 0)) &&
+    (r['cookieMaxAgeMs'] === undefined || r['cookieMaxAgeMs'] === null || (isTime(r['cookieMaxAgeMs']) && r['cookieMaxAgeMs'] > 0)) &&
+    (r['tokens'] === undefined || isTokenState(r['tokens']))
+  );
+}
+
+function isTokenState(value: unknown): boolean {
+  if (!isObject(value) || !isHash(value['current']) || !isTime(value['issuedAt'])) return false;
+  const pending = value['pending'];
+  const previous = value['previous'];
+  return (
+    (pending === undefined ||
+      (isObject(pending) && isHash(pending['hash']) && typeof pending['keyId'] === 'string' && isTime(pending['startedAt']))) &&
+    (previous === undefined || (isObject(previous) && isHash(previous['hash']) && isTime(previous['retiredAt'])))
   );
 }

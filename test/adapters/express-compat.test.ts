@@ -31,7 +31,7 @@ import {
   sessionId,
   setCookies,
   setSession,
-  storeKeyOfToken,
+  storeKeyOfValue,
   tokenOf,
 } from './express-helpers.js';
 
@@ -432,7 +432,7 @@ describe('genid', () => {
     expect(tokenOf(valueA)).not.toBe(tokenOf(valueB));
     // 32 random bytes, base64url: 43 characters, and no two alike.
     expect(Buffer.from(tokenOf(valueA), 'base64url')).toHaveLength(32);
-    expect(seenId).toBe(storeKeyOfToken(tokenOf(valueB)));
+    expect(seenId).toBe(storeKeyOfValue(valueB));
   });
 
   it('must be a function when given, as in express-session', () => {

@@ -3,6 +3,7 @@
  * with `tessera/express` mounted, Set-Cookie parsing, and small store spies.
  */
 import { createHash } from 'node:crypto';
+import { parseSignedValue } from '../helpers/cookies.js';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Response as TestResponse } from 'supertest';
 import session, {
@@ -129,20 +130,18 @@ export function maxAgeOf(cookie: SetCookie | undefined): number | undefined {
   return typeof value === 'string' ? Number(value) : undefined;
 }
 
-/** The token inside a tessera cookie value `v1.<token>.<keyId>.<signature>`. */
+/** The token inside a tessera cookie value `v2.<sid>.<token>.<keyId>.<signature>`. */
 export function tokenOf(cookieValue: string): string {
-  const parts = decodeURIComponent(cookieValue).split('.');
-  if (parts.length !== 4 || parts[0] !== 'v1') throw new Error(`not a tessera cookie value: ${cookieValue}`);
-  return parts[1]!;
+  return parseSignedValue(cookieValue).token;
 }
 
-/** The store key of a token: `base64url(SHA-256(token))`, as tessera documents it. */
-export function storeKeyOfToken(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
+/** The store key of the session a cookie value names: `base64url(SHA-256(sid))`, as tessera documents it. */
+export function storeKeyOfValue(cookieValue: string): string {
+  return createHash('sha256').update(parseSignedValue(cookieValue).sid).digest('base64url');
 }
 
-/** The tessera cookie value shape: `v1.` + 43-character token + key id + 43-character MAC. */
-export const TESSERA_VALUE = /^v1\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{1,16}\.[A-Za-z0-9_-]{43}$/;
+/** The tessera cookie value shape: `v2.` + 22-character id + 43-character token + key id + 43-character MAC. */
+export const TESSERA_VALUE = /^v2\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{1,16}\.[A-Za-z0-9_-]{43}$/;
 
 /** Count the calls of one method of an object (the original still runs). */
 export function countCalls<T extends object>(target: T, method: keyof T & string): { readonly count: number; reset(): void } {

@@ -12,6 +12,7 @@ import { CookieJar,
   cookieHeader,
   isClearing,
   parseSignedValue,
+  storeKeyOfValue,
   setCookieLines,
   setCookiesNamed,
   sha256Base64url,
@@ -62,7 +63,7 @@ describe('sign-in replaces the token', () => {
   it('makes a cookie issued before sign-in worthless: no session, no user, and the store no longer has its key', async () => {
     const t = setup();
     const before = await anonymousSession(t);
-    const oldKey = sha256Base64url(parseSignedValue(before.value).token);
+    const oldKey = storeKeyOfValue(before.value);
     expect(await t.store.inner.get(oldKey)).not.toBeNull();
 
     await request(t.app).post('/signin/alice').set('Cookie', cookieHeader(before)).expect(200);
@@ -106,7 +107,7 @@ describe("express-session's regenerate() login pattern", () => {
     expect(parseSignedValue(after.value).token).not.toBe(parseSignedValue(before.value).token);
     expect((await whoami(t, after)).body.data).toEqual({ user: 'alice' });
     expect((await whoami(t, before)).body).toEqual(NO_SESSION);
-    expect(await t.store.inner.get(sha256Base64url(parseSignedValue(before.value).token))).toBeNull();
+    expect(await t.store.inner.get(storeKeyOfValue(before.value))).toBeNull();
   });
 });
 
@@ -116,7 +117,7 @@ describe('sign-out', () => {
     const anon = await anonymousSession(t);
     const signIn = await request(t.app).post('/signin/alice').set('Cookie', cookieHeader(anon)).expect(200);
     const cookie = theSetCookie(signIn, DEFAULT_NAME);
-    const key = sha256Base64url(parseSignedValue(cookie.value).token);
+    const key = storeKeyOfValue(cookie.value);
 
     await request(t.app).post('/signout').set('Cookie', cookieHeader(cookie)).expect(200);
 
@@ -267,7 +268,7 @@ describe('cookie attributes', () => {
 });
 
 describe('what the store sees', () => {
-  it('never receives the raw token, only base64url(SHA-256(token)) as the key', async () => {
+  it('never receives the raw token or session id, only base64url(SHA-256(session id)) as the key', async () => {
     const t = setup();
     const anon = await anonymousSession(t);
     await whoami(t, anon);
@@ -284,14 +285,15 @@ describe('what the store sees', () => {
     expect(t.store.count('delete')).toBeGreaterThan(0);
     const transcript = t.store.transcript();
     for (const cookie of [anon, signedIn]) {
-      const { token } = parseSignedValue(cookie.value);
+      const { sid, token } = parseSignedValue(cookie.value);
       for (const entry of transcript) {
         expect(entry).not.toContain(token);
+        expect(entry).not.toContain(sid);
         expect(entry).not.toContain(cookie.value);
       }
-      expect(t.store.keys()).toContain(sha256Base64url(token));
+      expect(t.store.keys()).toContain(sha256Base64url(sid));
     }
-    const tokenKeys = new Set([anon, signedIn].map((c) => sha256Base64url(parseSignedValue(c.value).token)));
+    const tokenKeys = new Set([anon, signedIn].map((c) => storeKeyOfValue(c.value)));
     for (const key of t.store.keys()) expect(tokenKeys.has(key)).toBe(true);
   });
 });
@@ -308,7 +310,7 @@ describe('idle and absolute timeouts', () => {
     const expired = await whoami(t, cookie);
     expect(expired.body).toEqual(NO_SESSION);
     expect(isClearing(theSetCookie(expired.res, DEFAULT_NAME))).toBe(true);
-    expect(await t.store.inner.get(sha256Base64url(parseSignedValue(cookie.value).token))).toBeNull();
+    expect(await t.store.inner.get(storeKeyOfValue(cookie.value))).toBeNull();
   });
 
   it('ends an unused session exactly at the idle deadline', async () => {
@@ -444,7 +446,7 @@ describe('persistent cookies on a moving clock', () => {
     }
 
     expect(t.store.writes()).toEqual([]);
-    const record = await t.store.inner.get(sha256Base64url(parseSignedValue(cookie.value).token));
+    const record = await t.store.inner.get(storeKeyOfValue(cookie.value));
     expect(record?.version).toBe(1);
   });
 });
@@ -529,7 +531,7 @@ describe('events', () => {
     for (const type of ['created', 'authenticated', 'regenerated', 'destroyed', 'invalid_token'] as const) {
       expect(types).toContain(type);
     }
-    const secrets = [...sent, tampered, unknownKey, ...sent.map((value) => parseSignedValue(value).token)];
+    const secrets = [...sent, tampered, unknownKey, ...sent.flatMap((value) => [parseSignedValue(value).token, parseSignedValue(value).sid])];
     for (const event of events) {
       const json = JSON.stringify(event);
       for (const secret of secrets) expect(json).not.toContain(secret);

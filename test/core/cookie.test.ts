@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { readCookie } from '../../src/core/cookie-reader.js';
 import {
-  readCookie,
   resolveCookieOptions,
   serializeClearCookie,
   serializeCookie,
@@ -30,6 +30,7 @@ describe('resolveCookieOptions', () => {
       maxAge: null,
       partitioned: false,
       priority: undefined,
+      clearOnDuplicate: [],
     });
   });
 

@@ -2,13 +2,13 @@ import { createHash, createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { isTesseraError } from '../../src/core/errors.js';
 import { KeyRing, MIN_SECRET_BYTES } from '../../src/core/keyring.js';
-import { generateToken } from '../../src/core/token.js';
+import { generateToken, newIdentity, type Identity } from '../../src/core/token.js';
 
 const A = 'first-secret-for-keyring-tests-0123456789';
 const B = 'second-secret-for-keyring-tests-987654321';
 const SHORT = 'keyboard cat';
 
-const VALUE_SHAPE = /^v1\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{1,16}\.[A-Za-z0-9_-]{43}$/;
+const VALUE_SHAPE = /^v2\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{1,16}\.[A-Za-z0-9_-]{43}$/;
 
 function thrown(fn: () => unknown): unknown {
   try {
@@ -24,109 +24,133 @@ function expressSigned(sid: string, secret: string): string {
   return `${sid}.${createHmac('sha256', secret).update(sid).digest('base64').replace(/=+$/, '')}`;
 }
 
-/** A v1 value for `token` signed with `secret` under `keyId`, computed independently. */
+/** A v2 value for an identity signed with `secret` under `keyId`, computed independently. */
+function v2(identity: Identity, keyId: string, secret: string): string {
+  const payload = `v2.${identity.sid}.${identity.token}.${keyId}`;
+  return `${payload}.${createHmac('sha256', secret).update(payload).digest('base64url')}`;
+}
+
+/** A tessera 0.1 value for `token`, computed independently. */
 function v1(token: string, keyId: string, secret: string): string {
   const payload = `v1.${token}.${keyId}`;
   return `${payload}.${createHmac('sha256', secret).update(payload).digest('base64url')}`;
 }
 
-function parts(value: string): [string, string, string, string] {
-  return value.split('.') as [string, string, string, string];
+function parts(value: string): [string, string, string, string, string] {
+  return value.split('.') as [string, string, string, string, string];
 }
 
 describe('KeyRing', () => {
-  it('verifies what it signs and returns the token, with no re-sign needed', () => {
+  it('verifies what it signs and returns the identity, with no re-sign needed', () => {
     const ring = new KeyRing(A);
-    const token = generateToken();
+    const identity = newIdentity();
 
-    expect(ring.verify(ring.sign(token))).toEqual({ kind: 'token', token, resign: false });
+    expect(ring.verify(ring.sign(identity))).toEqual({ kind: 'token', identity, keyId: ring.signingKeyId, resign: false, format: 2 });
   });
 
-  it('signs values of one constant structure: v1, the token, the key id, a 43-character signature', () => {
+  it('signs values of one constant structure: v2, the session id, the token, the key id, a 43-character signature', () => {
     const ring = new KeyRing([{ id: 'k2025', secret: A }]);
-    const values = Array.from({ length: 50 }, () => ring.sign(generateToken()));
+    const values = Array.from({ length: 50 }, () => ring.sign(newIdentity()));
 
     for (const value of values) {
       expect(value).toMatch(VALUE_SHAPE);
       expect(value).toHaveLength(values[0]!.length);
-      expect(parts(value)[2]).toBe('k2025');
+      expect(parts(value)[3]).toBe('k2025');
     }
   });
 
-  it('signs with HMAC-SHA256 over "v1.<token>.<keyId>" (base64url)', () => {
+  it('signs with HMAC-SHA256 over "v2.<sid>.<token>.<keyId>" (base64url)', () => {
+    const ring = new KeyRing({ id: 'main', secret: A });
+    const identity = newIdentity();
+
+    expect(ring.sign(identity)).toBe(v2(identity, 'main', A));
+  });
+
+  it('still verifies tessera 0.1 values, whose token is also their session id, and asks for no re-sign', () => {
     const ring = new KeyRing({ id: 'main', secret: A });
     const token = generateToken();
 
-    expect(ring.sign(token)).toBe(v1(token, 'main', A));
+    expect(ring.verify(v1(token, 'main', A))).toEqual({ kind: 'token', identity: { sid: token, token }, keyId: 'main', resign: false, format: 1 });
+    expect(ring.verify(v1(token, 'main', B))).toEqual({ kind: 'invalid', reason: 'bad_signature' });
   });
 
   it('derives a stable 6-character key id from a secret given without one', () => {
-    const id = parts(new KeyRing(A).sign(generateToken()))[2];
+    const id = parts(new KeyRing(A).sign(newIdentity()))[3];
 
     expect(id).toMatch(/^[A-Za-z0-9_-]{6}$/);
-    expect(parts(new KeyRing(A).sign(generateToken()))[2]).toBe(id);
-    expect(parts(new KeyRing(B).sign(generateToken()))[2]).not.toBe(id);
+    expect(parts(new KeyRing(A).sign(newIdentity()))[3]).toBe(id);
+    expect(parts(new KeyRing(B).sign(newIdentity()))[3]).not.toBe(id);
     expect(new KeyRing(A).signingKeyId).toBe(id);
   });
 
   it('accepts a Buffer secret the same as its string', () => {
-    const token = generateToken();
+    const identity = newIdentity();
 
-    expect(new KeyRing(Buffer.from(A, 'utf8')).sign(token)).toBe(new KeyRing(A).sign(token));
+    expect(new KeyRing(Buffer.from(A, 'utf8')).sign(identity)).toBe(new KeyRing(A).sign(identity));
   });
 
   it('refuses a tampered signature', () => {
     const ring = new KeyRing(A);
-    const [format, token, keyId, signature] = parts(ring.sign(generateToken()));
+    const [format, sid, token, keyId, signature] = parts(ring.sign(newIdentity()));
     const flipped = signature.slice(0, -1) + (signature.endsWith('A') ? 'B' : 'A');
 
-    expect(ring.verify(`${format}.${token}.${keyId}.${flipped}`)).toEqual({ kind: 'invalid', reason: 'bad_signature' });
-    expect(ring.verify(`${format}.${token}.${keyId}.${signature.slice(0, -1)}`)).toEqual({
+    expect(ring.verify(`${format}.${sid}.${token}.${keyId}.${flipped}`)).toEqual({ kind: 'invalid', reason: 'bad_signature' });
+    expect(ring.verify(`${format}.${sid}.${token}.${keyId}.${signature.slice(0, -1)}`)).toEqual({
       kind: 'invalid',
       reason: 'bad_signature',
     });
   });
 
-  it('refuses a token swapped under a valid signature', () => {
+  it('refuses a token or a session id swapped under a valid signature', () => {
     const ring = new KeyRing(A);
-    const [format, , keyId, signature] = parts(ring.sign(generateToken()));
+    const [format, sid, token, keyId, signature] = parts(ring.sign(newIdentity()));
+    const other = newIdentity();
 
-    expect(ring.verify(`${format}.${generateToken()}.${keyId}.${signature}`)).toEqual({
-      kind: 'invalid',
-      reason: 'bad_signature',
-    });
+    expect(ring.verify(`${format}.${sid}.${other.token}.${keyId}.${signature}`)).toEqual({ kind: 'invalid', reason: 'bad_signature' });
+    expect(ring.verify(`${format}.${other.sid}.${token}.${keyId}.${signature}`)).toEqual({ kind: 'invalid', reason: 'bad_signature' });
   });
 
   it('refuses a value naming a key id it does not hold', () => {
     const ring = new KeyRing(A);
-    const token = generateToken();
 
-    expect(ring.verify(v1(token, 'nosuch', A))).toEqual({ kind: 'invalid', reason: 'unknown_key' });
+    expect(ring.verify(v2(newIdentity(), 'nosuch', A))).toEqual({ kind: 'invalid', reason: 'unknown_key' });
   });
 
   it('refuses values signed by a retired key (removed from the ring)', () => {
-    const token = generateToken();
-    const old = new KeyRing([{ id: 'old', secret: B }]).sign(token);
+    const identity = newIdentity();
+    const old = new KeyRing([{ id: 'old', secret: B }]).sign(identity);
     const rotated = new KeyRing([{ id: 'new', secret: A }, { id: 'old', secret: B }]);
     const retired = new KeyRing([{ id: 'new', secret: A }]);
 
-    expect(rotated.verify(old)).toEqual({ kind: 'token', token, resign: true });
+    expect(rotated.verify(old)).toEqual({ kind: 'token', identity, keyId: 'old', resign: true, format: 2 });
     expect(retired.verify(old)).toEqual({ kind: 'invalid', reason: 'unknown_key' });
   });
 
   it('verifies with every key but signs with the first, asking for a re-sign of older-key values', () => {
-    const token = generateToken();
+    const identity = newIdentity();
     const ring = new KeyRing([A, B]);
-    const byB = new KeyRing(B).sign(token);
+    const byB = new KeyRing(B).sign(identity);
 
-    expect(ring.verify(byB)).toEqual({ kind: 'token', token, resign: true });
-    expect(ring.sign(token)).toBe(new KeyRing(A).sign(token));
-    expect(ring.verify(ring.sign(token))).toEqual({ kind: 'token', token, resign: false });
+    expect(ring.verify(byB)).toMatchObject({ kind: 'token', identity, resign: true });
+    expect(ring.sign(identity)).toBe(new KeyRing(A).sign(identity));
+    expect(ring.verify(ring.sign(identity))).toMatchObject({ kind: 'token', identity, resign: false });
+  });
+
+  it('derives the same rotation token for the same identity, a different one for another, none for a retired key', () => {
+    const ring = new KeyRing([{ id: 'new', secret: A }, { id: 'old', secret: B }]);
+    const identity = newIdentity();
+    const next = ring.rotationToken('new', identity)!;
+
+    expect(next).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(ring.rotationToken('new', identity)).toBe(next);
+    expect(ring.rotationToken('new', { sid: identity.sid, token: generateToken() })).not.toBe(next);
+    expect(ring.rotationToken('old', identity)).not.toBe(next);
+    expect(new KeyRing([{ id: 'new', secret: A }]).rotationToken('old', identity)).toBeUndefined();
+    expect(next).not.toBe(identity.token);
   });
 
   it('refuses a key id reused with another secret', () => {
-    const token = generateToken();
-    const forged = v1(token, 'main', B);
+    const forged = v2(newIdentity(), 'main', B);
 
     expect(new KeyRing({ id: 'main', secret: A }).verify(forged)).toEqual({ kind: 'invalid', reason: 'bad_signature' });
   });
@@ -134,7 +158,9 @@ describe('KeyRing', () => {
   it.each([
     ['an empty string', ''],
     ['a bare token', generateToken()],
-    ['another format version', `v2.${generateToken()}.abc.${'x'.repeat(43)}`],
+    ['another format version', `v3.${generateToken()}.abc.${'x'.repeat(43)}`],
+    ['a v2 value with too few parts', `v2.${generateToken()}.abc.${'x'.repeat(43)}`],
+    ['a v2 value with a session id of the wrong length', `v2.abc.${generateToken()}.abc.${'x'.repeat(43)}`],
     ['too few parts', `v1.${generateToken()}.abc`],
     ['too many parts', `v1.${generateToken()}.abc.def.ghi`],
     ['a short token', `v1.abc.abc.${'x'.repeat(43)}`],
@@ -173,8 +199,7 @@ describe('KeyRing', () => {
 
   it('uses a short later secret only to verify express-session s: cookies, never tokens', () => {
     const ring = new KeyRing([A, { id: 'legacy', secret: SHORT }]);
-    const token = generateToken();
-    const shortSigned = v1(token, 'legacy', SHORT);
+    const shortSigned = v2(newIdentity(), 'legacy', SHORT);
 
     expect(ring.verify(shortSigned)).toEqual({ kind: 'invalid', reason: 'unknown_key' });
     expect(ring.verify(shortSigned, true)).toEqual({ kind: 'invalid', reason: 'unknown_key' });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { EXPIRED_RECORD_GRACE_MS, absoluteDeadline, expiryReason, idleDeadline, storeExpiry } from '../../src/core/policy.js';
 import { HOUR, MINUTE, T0 } from '../helpers/clock.js';
 
-const timeouts = { idleTimeout: 30 * MINUTE, absoluteTimeout: 12 * HOUR };
+const timeouts = { idleTimeout: 30 * MINUTE, absoluteTimeout: 12 * HOUR, maxClockSkew: 2 * MINUTE };
 
 /** A record created at T0 and last seen `seenAfter` ms later, stored with the deadline the engine writes. */
 function record(seenAfter: number, idleTimeoutMs?: number) {
@@ -65,7 +65,7 @@ describe('expiryReason', () => {
 
   it('applies a configured timeout shorter than the one the record was written with', () => {
     const r = record(0);
-    const shorter = { idleTimeout: 10 * MINUTE, absoluteTimeout: 1 * HOUR };
+    const shorter = { idleTimeout: 10 * MINUTE, absoluteTimeout: 1 * HOUR, maxClockSkew: 2 * MINUTE };
 
     expect(expiryReason(r, shorter, T0 + 10 * MINUTE)).toBe('idle');
     expect(expiryReason(record(50 * MINUTE), shorter, T0 + HOUR)).toBe('absolute');

@@ -8,8 +8,9 @@
  * still found.
  *
  * The expected outcome of every header is computed by {@link expectedOutcome}, a model written
- * from the documented format (RFC 6265 pairs, the `v1.<token>.<keyId>.<HMAC>` and express-session
- * `s:<sid>.<sig>` formats), which recomputes the HMACs itself. The corpus lines carry a human
+ * from the documented format (RFC 6265 pairs trimmed of SP and HTAB only, the
+ * `v2.<sid>.<token>.<keyId>.<HMAC>` format, tessera 0.1's `v1.<token>.<keyId>.<HMAC>`, and
+ * express-session's `s:<sid>.<sig>`), which recomputes the HMACs itself. The corpus lines carry a human
  * annotation that is checked against both the model and the implementation.
  *
  * Heavy properties (thousands of runs) call `engine.load()` directly; a few hundred requests go
@@ -137,7 +138,7 @@ class CountingExpressStore implements ExpressSessionStore {
 /** What a context (a store plus its sessions) knows, and the corpus placeholders. */
 interface Minted {
   values: Record<string, string>;
-  /** Tokens with a session in the store, and the `owner` stored in each. */
+  /** Session ids with a session in the store, and the `owner` stored in each. */
   owners: Map<string, string>;
   /** express-session ids with a session in the legacy store. */
   legacySids: Set<string>;
@@ -159,6 +160,24 @@ async function mintSession(store: Store, secret: KeyDefinition[], owner: string)
   return cookieValueOf(rs.responseHeaders());
 }
 
+/** A v2 value for (sid, token) signed with `secret` under `kid`, computed independently. */
+const signV2 = (sid: string, token: string, kid: string, secret: string): string =>
+  `v2.${sid}.${token}.${kid}.${hmac(secret, `v2.${sid}.${token}.${kid}`)}`;
+
+/**
+ * A session stored the way tessera 0.1 stored it (under SHA-256 of its one token, with no token
+ * state), and its 0.1 cookie value `v1.<token>.k2.<HMAC>`.
+ */
+async function mintV1Session(store: Store, owner: string): Promise<{ token: string; value: string }> {
+  const token = randomBytes(32).toString('base64url');
+  const record: SessionRecord = {
+    version: 1, createdAt: T0, authenticatedAt: null, lastSeenAt: T0, expiresAt: T0 + 3_600_000,
+    userId: null, data: { owner }, meta: {},
+  };
+  await store.set(storeKey(token), record, { expectVersion: null });
+  return { token, value: `v1.${token}.k2.${hmac(SECRET_K2, `v1.${token}.k2`)}` };
+}
+
 /** Mint the cookies of every kind into `store`; the legacy session goes wherever `seedLegacy` puts it. */
 async function mintAll(store: Store, seedLegacy: (sid: string) => void): Promise<Minted> {
   const valid = await mintSession(store, RING, 'valid');
@@ -166,22 +185,22 @@ async function mintAll(store: Store, seedLegacy: (sid: string) => void): Promise
   const retired = await mintSession(store, [{ id: 'k0', secret: SECRET_K0 }], 'retired');
   // A stored session whose value is "signed" by the weak secret, which must never verify tokens.
   const weakValue = await mintSession(store, [{ id: 'x', secret: SECRET_K2 }], 'weak');
-  const weakToken = weakValue.split('.')[1]!;
-  const weak = `v1.${weakToken}.weak.${hmac(WEAK, `v1.${weakToken}.weak`)}`;
-  const unknownToken = randomBytes(32).toString('base64url');
-  const unknown = `v1.${unknownToken}.k2.${hmac(SECRET_K2, `v1.${unknownToken}.k2`)}`;
+  const [, weakSid, weakToken] = weakValue.split('.') as [string, string, string];
+  const weak = signV2(weakSid, weakToken, 'weak', WEAK);
+  const unknown = signV2(randomBytes(16).toString('base64url'), randomBytes(32).toString('base64url'), 'k2', SECRET_K2);
+  const v1 = await mintV1Session(store, 'v1');
   const lsid = randomBytes(24).toString('base64url');
   const lsig = legacySignature(WEAK, lsid);
   seedLegacy(lsid);
-  const [, token, kid, sig] = valid.split('.') as [string, string, string, string];
-  const [, otoken, okid, osig] = old.split('.') as [string, string, string, string];
-  const owners = new Map<string, string>();
+  const [, sid, token, kid, sig] = valid.split('.') as [string, string, string, string, string];
+  const [, osid, otoken, okid, osig] = old.split('.') as [string, string, string, string, string];
+  const owners = new Map<string, string>([[v1.token, 'v1']]);
   for (const [value, owner] of [[valid, 'valid'], [old, 'old'], [retired, 'retired'], [weakValue, 'weak']] as const) {
     owners.set(value.split('.')[1]!, owner);
   }
   return {
     values: {
-      valid, token, kid, sig, old, otoken, okid, osig, retired, weak, unknown,
+      valid, sid, token, kid, sig, old, osid, otoken, okid, osig, retired, weak, unknown, v1valid: v1.value,
       legacy: `s:${lsid}.${lsig}`, legacyEnc: encodeURIComponent(`s:${lsid}.${lsig}`), lsid, lsig,
     },
     owners,
@@ -195,12 +214,15 @@ async function mintAll(store: Store, seedLegacy: (sid: string) => void): Promise
 
 type Expected =
   | { kind: 'absent' }
-  | { kind: 'invalid'; reason: Exclude<InvalidTokenReason, 'unknown_session'> }
+  | { kind: 'invalid'; reason: InvalidTokenReason }
   | { kind: 'unknown'; key: string }
   | { kind: 'valid'; key: string; owner: string; resign: boolean }
   | { kind: 'legacy'; sid: string; found: boolean };
 
-/** RFC 6265 §5.4 pairs; the name is trimmed; our name twice is refused; so is a long header. */
+/** Trim SP and HTAB only (RFC 6265bis §5.6), never NBSP, CR or LF. */
+const owsTrim = (text: string): string => text.replace(/^[ \t]+|[ \t]+$/g, '');
+
+/** RFC 6265 §5.4 pairs; name and value are trimmed of SP/HTAB; our name twice is refused; so is a long header. */
 function lookup(
   header: string | readonly string[] | undefined,
 ): { kind: 'absent' } | { kind: 'invalid'; reason: 'duplicate' | 'oversized' | 'malformed' } | { kind: 'present'; value: string } {
@@ -210,7 +232,7 @@ function lookup(
   const values: string[] = [];
   for (const pair of text.split(';')) {
     const eq = pair.indexOf('=');
-    if (eq !== -1 && pair.slice(0, eq).trim() === NAME) values.push(pair.slice(eq + 1).trim());
+    if (eq !== -1 && owsTrim(pair.slice(0, eq)) === NAME) values.push(owsTrim(pair.slice(eq + 1)));
   }
   if (values.length === 0) return { kind: 'absent' };
   if (values.length > 1) return { kind: 'invalid', reason: 'duplicate' };
@@ -239,14 +261,24 @@ function expectedOutcome(header: string | readonly string[] | undefined, minted:
     return { kind: 'legacy', sid, found: minted.legacySids.has(sid) };
   }
   const parts = value.split('.');
-  if (parts.length !== 4 || parts[0] !== 'v1') return { kind: 'invalid', reason: 'malformed' };
-  const [, token, kid, signature] = parts as [string, string, string, string];
+  let sid: string;
+  let token: string;
+  if (parts.length === 5 && parts[0] === 'v2') {
+    [, sid, token] = parts as [string, string, string];
+    if (!/^(?:[A-Za-z0-9_-]{22}|[A-Za-z0-9_-]{43})$/.test(sid)) return { kind: 'invalid', reason: 'malformed' };
+  } else if (parts.length === 4 && parts[0] === 'v1') {
+    token = sid = parts[1]!;
+  } else {
+    return { kind: 'invalid', reason: 'malformed' };
+  }
   if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return { kind: 'invalid', reason: 'malformed' };
+  const kid = parts[parts.length - 2]!;
+  const signature = parts[parts.length - 1]!;
   const secret = TOKEN_SECRETS.get(kid);
   if (secret === undefined) return { kind: 'invalid', reason: 'unknown_key' };
-  if (hmac(secret, `v1.${token}.${kid}`) !== signature) return { kind: 'invalid', reason: 'bad_signature' };
-  const owner = minted.owners.get(token);
-  const key = storeKey(token);
+  if (hmac(secret, parts.slice(0, -1).join('.')) !== signature) return { kind: 'invalid', reason: 'bad_signature' };
+  const owner = minted.owners.get(sid);
+  const key = storeKey(sid);
   if (owner === undefined) return { kind: 'unknown', key };
   return { kind: 'valid', key, owner, resign: kid !== 'k2' };
 }
@@ -277,7 +309,7 @@ function check(observation: Observation, expected: Expected, minted: Minted): vo
   const invalidEvents = events.filter((event) => event.type === 'invalid_token');
   // Events never carry a token or a signature (they name a session by an HMAC reference).
   const eventText = JSON.stringify(events);
-  for (const secretPart of ['token', 'sig', 'otoken', 'osig', 'lsig']) {
+  for (const secretPart of ['sid', 'token', 'sig', 'osid', 'otoken', 'osig', 'lsig']) {
     expect(eventText).not.toContain(minted.values[secretPart]);
   }
   expect(events.flatMap((event) => Object.keys(event).filter((field) => !EVENT_FIELDS.has(field)))).toEqual([]);
@@ -297,8 +329,8 @@ function check(observation: Observation, expected: Expected, minted: Minted): vo
       expect({ loadCalls, saveCalls, isNew, setting }).toEqual({
         loadCalls: [`get:${expected.key}`], saveCalls: [], isNew: true, setting: [],
       });
-      expect(events.map((event) => event.type)).toEqual(['invalid_token']);
-      expect(invalidEvents[0]).toMatchObject({ reason: 'unknown_session' });
+      // tessera issued this cookie: its session ended, which is not an attack.
+      expect(events.map((event) => event.type)).toEqual(['stale_cookie']);
       return;
     case 'valid':
       expect({ loadCalls, saveCalls, events, isNew, owner }).toEqual({
@@ -306,7 +338,7 @@ function check(observation: Observation, expected: Expected, minted: Minted): vo
       });
       if (expected.resign) {
         expect(setting).toHaveLength(1);
-        expect(setting[0]).toMatch(new RegExp(`^${NAME.replace('.', '\\.')}=v1\\.[A-Za-z0-9_-]{43}\\.k2\\.`));
+        expect(setting[0]).toMatch(new RegExp(`^${NAME.replace('.', '\\.')}=v2\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{43}\\.k2\\.`));
       } else {
         expect(setCookies).toEqual([]);
       }
@@ -320,9 +352,7 @@ function check(observation: Observation, expected: Expected, minted: Minted): vo
         expect(saveCalls).toContain(`destroy:${expected.sid}`);
       } else {
         expect({ saveCalls, isNew, setting }).toEqual({ saveCalls: [], isNew: true, setting: [] });
-        expect(events.map((event) => [event.type, (event as { reason?: string }).reason])).toEqual([
-          ['invalid_token', 'unknown_session'],
-        ]);
+        expect(events.map((event) => event.type)).toEqual(['stale_cookie']);
       }
       return;
   }
@@ -681,7 +711,7 @@ function joinPairs(pairs: readonly string[], seps: readonly string[]): string {
 
 /** A tessera-looking value assembled from real and broken parts. */
 function forgedValue(values: Record<string, string>, unit: fc.Arbitrary<string>): fc.Arbitrary<string> {
-  const { token, sig, otoken, osig, lsid, lsig } = values as Record<'token' | 'sig' | 'otoken' | 'osig' | 'lsid' | 'lsig', string>;
+  const { sid, token, sig, osid, otoken, osig, lsid, lsig } = values as Record<'sid' | 'token' | 'sig' | 'osid' | 'otoken' | 'osig' | 'lsid' | 'lsig', string>;
   const part = (real: readonly string[]): fc.Arbitrary<string> =>
     fc.oneof(
       fc.constantFrom(...real),
@@ -689,15 +719,21 @@ function forgedValue(values: Record<string, string>, unit: fc.Arbitrary<string>)
       fc.tuple(fc.constantFrom(...real), fc.nat(), junk(unit, 2)).map(([r, at, j]) => r.slice(0, at % (r.length + 1)) + j + r.slice((at % (r.length + 1)) + 1)),
       junk(unit, 6),
     );
+  const sidPart = fc.oneof(
+    fc.constantFrom(sid!, osid!, token!),
+    fc.string({ unit: char(B64URL), minLength: 20, maxLength: 24 }),
+    junk(unit, 4),
+  );
   const tessera = fc
     .tuple(
-      fc.constantFrom('v1', 'v1', 'v1', 'V1', 'v2', '', 'v1v1', ' v1'),
+      fc.constantFrom('v2', 'v2', 'v2', 'V2', 'v1', 'v3', '', 'v2v2', ' v2'),
+      fc.option(sidPart, { nil: undefined, freq: 4 }),
       part([token!, otoken!]),
       fc.oneof(fc.constantFrom('k2', 'k1', 'k0', 'K2', 'weak', '__proto__', 'constructor', 'toString', '', 'k2 '), junk(unit, 4)),
       part([sig!, osig!]),
       fc.array(junk(unit, 4), { maxLength: 2 }),
     )
-    .map(([version, t, kid, s, extra]) => [version, t, kid, s, ...extra].join('.'));
+    .map(([version, i, t, kid, s, extra]) => [version, ...(i === undefined ? [] : [i]), t, kid, s, ...extra].join('.'));
   const legacy = fc
     .tuple(fc.constantFrom('s:', 's%3A', 's%3a', 'S:', ''), part([lsid!]), part([lsig!, sig!]))
     .map(([prefix, sid, s]) => `${prefix}${sid}.${s}`);
@@ -732,7 +768,7 @@ function mutation(unit: fc.Arbitrary<string>, nasty: fc.Arbitrary<string>): fc.A
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('extend' as const), text: junk(fc.oneof(char(B64URL), nasty, unit).filter((c) => c.trim() === c && c !== ';'), 6), front: fc.boolean() }) },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('recase' as const), mask: fc.integer({ min: 1 }) }) },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('kid' as const), kid: fc.oneof(fc.constantFrom('k0', 'k1', 'k2', 'K2', 'k', 'weak', '__proto__', 'constructor', 'prototype', 'valueOf', '', 'k2 ', 'k2\0'), junk(unit, 4)) }) },
-    { weight: 1, arbitrary: fc.record({ kind: fc.constant('version' as const), version: fc.constantFrom('v2', 'V1', 'v0', '', 'v1v1', 'v', '1') }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('version' as const), version: fc.constantFrom('v1', 'V2', 'v3', '', 'v2v2', 'v', '2') }) },
     { weight: 1, arbitrary: fc.constant({ kind: 'swap' as const }) },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('percent' as const), mask: fc.integer({ min: 1 }), lower: fc.boolean() }) },
     { weight: 1, arbitrary: fc.constant({ kind: 'none' as const }) },
@@ -757,9 +793,11 @@ function mutate(value: string, m: Mutation, other: string): { value: string; bre
       const flipped = pick[0] === pick[0].toLowerCase() ? pick[0].toUpperCase() : pick[0].toLowerCase();
       return { value: value.slice(0, pick[1]) + flipped + value.slice(pick[1] + 1), breaking: true };
     }
-    case 'kid':
+    case 'kid': {
       if (value.startsWith('s:')) return { value, breaking: false };
-      return { value: [parts[0], parts[1], m.kid, parts[3]].join('.'), breaking: m.kid !== parts[2] };
+      const at = parts.length - 2;
+      return { value: [...parts.slice(0, at), m.kid, parts[at + 1]!].join('.'), breaking: m.kid !== parts[at] };
+    }
     case 'version':
       if (value.startsWith('s:')) return { value: `${m.version}${value.slice(1)}`, breaking: true };
       return { value: [m.version, ...parts.slice(1)].join('.'), breaking: true };

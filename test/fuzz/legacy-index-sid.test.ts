@@ -59,7 +59,7 @@ it('does not migrate tessera’s own per-user index entry presented as an expres
   // session cookie for the attacker, and the index entry deleted from the store.
   expect(seen.data['tesseraUserIndex']).toBeUndefined();
   expect(attack.headers.get('set-cookie') ?? '').not.toMatch(/^connect\.sid=v1\./);
-  expect(events.map((e) => [e.type, (e as { reason?: string }).reason])).toEqual([['invalid_token', 'unknown_session']]);
+  expect(events.map((e) => e.type)).toEqual(['stale_cookie']);
 
   // Sign-out everywhere from the laptop must still end the phone's session.
   const signOut = (await (await fetch(`${base}/sign-out-everywhere`, { headers: { cookie: laptop } })).json()) as { count: number };

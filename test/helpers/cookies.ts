@@ -72,25 +72,38 @@ export function cookieHeader(cookie: SetCookie): string {
   return `${cookie.name}=${cookie.value}`;
 }
 
-/** The parts of a tessera cookie value `v1.<token>.<keyId>.<signature>`. */
+/** The parts of a tessera cookie value `v2.<sid>.<token>.<keyId>.<signature>`. */
 export interface SignedValue {
   format: string;
+  /** The session id (for a tessera 0.1 `v1` value: its token). */
+  sid: string;
   token: string;
   keyId: string;
   signature: string;
 }
 
-/** Split a tessera cookie value; throws if it does not have four parts. */
+/** Split a tessera cookie value (`v2`, or tessera 0.1's `v1`); throws if it is neither. */
 export function parseSignedValue(value: string): SignedValue {
-  const parts = value.split('.');
-  if (parts.length !== 4) throw new Error(`not a v1 tessera cookie value: ${value}`);
-  const [format, token, keyId, signature] = parts as [string, string, string, string];
-  return { format, token, keyId, signature };
+  const parts = decodeURIComponent(value).split('.');
+  if (parts.length === 5 && parts[0] === 'v2') {
+    const [format, sid, token, keyId, signature] = parts as [string, string, string, string, string];
+    return { format, sid, token, keyId, signature };
+  }
+  if (parts.length === 4 && parts[0] === 'v1') {
+    const [format, token, keyId, signature] = parts as [string, string, string, string];
+    return { format, sid: token, token, keyId, signature };
+  }
+  throw new Error(`not a tessera cookie value: ${value}`);
 }
 
-/** `base64url(SHA-256(token))`, computed independently of the library. */
+/** `base64url(SHA-256(text))`, computed independently of the library. */
 export function sha256Base64url(text: string): string {
   return createHash('sha256').update(text).digest('base64url');
+}
+
+/** The store key (and public id) of the session a cookie value names: `base64url(SHA-256(sid))`. */
+export function storeKeyOfValue(value: string): string {
+  return sha256Base64url(parseSignedValue(value).sid);
 }
 
 /**

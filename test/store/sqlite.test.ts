@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isTesseraError } from '../../src/core/errors.js';
 import { SqliteStore, type SqliteDatabaseLike } from '../../src/store/sqlite.js';
-import type { SessionRecord } from '../../src/store/types.js';
+import { isSessionRecord, type SessionRecord } from '../../src/store/types.js';
 import { runStoreConformance } from '../../src/testing/index.js';
 import { sampleRecord } from '../helpers/records.js';
 import { catchError } from '../helpers/errors.js';
@@ -72,15 +72,16 @@ describe('SqliteStore', () => {
     expect(store.database.prepare('PRAGMA busy_timeout').all()).toEqual([{ timeout: 1_234 }]);
   });
 
-  it('reads a row with a corrupt record column as null and leaves it out of lists', async () => {
+  it('reads a row with a corrupt record column as undecodable (version -1) and leaves it out of lists', async () => {
     const store = open({ database: ':memory:', now: () => T0 });
     await store.set('bad-json', record({ userId: 'alice' }));
     await store.set('bad-shape', record({ userId: 'alice' }));
     await store.set('good', record({ userId: 'alice' }));
     store.database.prepare(`UPDATE tessera_sessions SET record = '{"version":' WHERE key = 'bad-json'`).run();
     store.database.prepare(`UPDATE tessera_sessions SET record = '{"data":[]}' WHERE key = 'bad-shape'`).run();
-    expect(await store.get('bad-json')).toBeNull();
-    expect(await store.get('bad-shape')).toBeNull();
+    expect((await store.get('bad-json'))?.version).toBe(-1);
+    // Valid JSON of the wrong shape: the store hands it over, the engine refuses it.
+    expect(isSessionRecord(await store.get('bad-shape'))).toBe(false);
     expect((await store.listByUser('alice')).map((e) => e.key)).toEqual(['good']);
   });
 

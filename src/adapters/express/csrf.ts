@@ -10,7 +10,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { csrfToken, originVerdict, verifyCsrfToken, type OriginPolicy } from '../../core/csrf.js';
-import type { Engine } from '../../core/engine.js';
 import { TesseraError } from '../../core/errors.js';
 import type { RequestSession } from '../../core/request-session.js';
 
@@ -35,12 +34,14 @@ interface CsrfRequest extends IncomingMessage {
   csrfToken?: () => string;
 }
 
-/** Build the CSRF middleware for the sessions of `engine`. */
-export function createCsrf(engine: Engine, options: CsrfOptions = {}) {
+/**
+ * Build the CSRF middleware for one engine's sessions.
+ * @param key the engine's reference key, which the synchronizer tokens are derived from.
+ */
+export function createCsrf(key: Buffer, options: CsrfOptions = {}) {
   const field = options.field ?? '_csrf';
   const header = (options.header ?? 'x-csrf-token').toLowerCase();
   const requireToken = options.requireTokenWithoutOrigin ?? true;
-  const key = engine.options.keyRing.referenceKey;
 
   return function csrf(incoming: IncomingMessage, _res: ServerResponse, next: (error?: unknown) => void): void {
     const req = incoming as CsrfRequest;

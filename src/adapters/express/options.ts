@@ -1,23 +1,22 @@
 /**
- * express-session's options, mapped to tessera's engine options. Every difference from
- * express-session is a security default and is listed in the README.
+ * express-session's options, mapped onto tessera's in one direction: the names express-session
+ * has and tessera does not (`name`, `cookie` as express-session shapes it, `proxy`, `resave`,
+ * `unset`, `genid`) are mapped here; every tessera option passes through unchanged and is
+ * declared once, in the core (`SessionOptions`). Every default that differs from
+ * express-session's is a security default and is listed in the README.
  * @module
  */
-import type { CookieOptions } from '../../core/cookie.js';
-import type { EventListener } from '../../core/events.js';
-import type { AnomalyOptions, SessionOptions } from '../../core/options.js';
-import type { SecretInput } from '../../core/keyring.js';
+import { MAX_COOKIE_AGE_MS, type CookieOptions, type CookieScope } from '../../core/cookie.js';
 import { TesseraError } from '../../core/errors.js';
-import type { Store as TesseraStore } from '../../store/types.js';
+import { OPTION_NAMES, checkNames, type SessionOptions } from '../../core/options.js';
 import type { ExpressSessionStore } from '../../store/legacy.js';
+import type { Store as TesseraStore } from '../../store/types.js';
 import type { CookieInit } from './cookie.js';
 
 const HOUR = 3_600_000;
 
-/** Options of `session()`: express-session's, plus tessera's own. Durations in ms. */
-export interface ExpressSessionOptions {
-  /** Secret(s) signing the cookie. The first must be at least 32 bytes; later, shorter ones only verify old express-session cookies. */
-  secret: SecretInput;
+/** Options of `session()`: express-session's, plus every tessera option. Durations in ms. */
+export interface ExpressSessionOptions extends Omit<SessionOptions, 'store' | 'cookie'> {
   /** Cookie name. Kept as express-session's so existing users stay signed in; `'__Host-sid'` is recommended for new apps. @default 'connect.sid' */
   name?: string;
   /**
@@ -26,15 +25,11 @@ export interface ExpressSessionOptions {
    * and to `'auto'` (Secure over HTTPS) otherwise. `maxAge` makes a persistent cookie and, unless
    * `idleTimeout` is given, the idle timeout.
    */
-  cookie?: CookieInit;
+  cookie?: CookieInit & { clearOnDuplicate?: readonly CookieScope[] };
   /** Accepted for compatibility and not used: tessera tokens are always 256-bit CSPRNG values. */
   genid?: (req: unknown) => string;
   /** Write the session on every request even if unchanged. @default false */
   resave?: boolean;
-  /** Store new sessions that hold nothing. @default false */
-  saveUninitialized?: boolean;
-  /** Send the cookie on every response. @default false */
-  rolling?: boolean;
   /** Trust `X-Forwarded-Proto` (`true`), never (`false`), or follow Express's `trust proxy` (`undefined`). */
   proxy?: boolean;
   /** A tessera store, or any express-session store (connect-redis, connect-pg-simple, ...). @default a tessera MemoryStore */
@@ -47,101 +42,82 @@ export interface ExpressSessionOptions {
    * sessions are migrated without this option.
    */
   migrateFrom?: ExpressSessionStore;
-  /** tessera: idle timeout. @default `cookie.maxAge`, or 30 min */
-  idleTimeout?: number;
-  /** tessera: absolute timeout. @default the larger of 12 h and `cookie.maxAge` */
-  absoluteTimeout?: number;
-  /** tessera: see {@link SessionOptions.touchInterval}. */
-  touchInterval?: number;
-  /** tessera: audit events. */
-  onEvent?: EventListener;
-  /** tessera: per-user session limit. @default Infinity */
-  maxSessionsPerUser?: number;
-  /** tessera: what a sign-in over the limit does. @default 'evict-oldest' */
-  sessionLimitPolicy?: 'evict-oldest' | 'reject';
-  /** tessera: keep anonymous data on sign-in. @default true */
-  keepDataOnSignIn?: boolean;
-  /** tessera: `Clear-Site-Data` on sign-out, or `false`. */
-  clearSiteData?: string | false;
-  /** tessera: allow `secure: false` in production. @default false */
-  allowInsecureCookie?: boolean;
-  /** tessera: replace the token of a live session this often (ms); `Infinity` disables. @default 900_000 (15 min) */
-  rotateEvery?: number;
-  /** tessera: how long a rotated-away token still works for requests in flight (ms). @default 30_000 */
-  rotationGrace?: number;
-  /** tessera: what a replayed rotated-away token does. @default 'revoke' */
-  onTokenReuse?: 'revoke' | 'report';
-  /** tessera: user agent / IP change detection; `false` turns it off. @default report changes */
-  anomaly?: AnomalyOptions | false;
-  /** tessera: encrypt session data at rest (AES-256-GCM). @default false */
-  encryptData?: boolean;
-  /** tessera: deadline of one store call in ms. @default 1_000 */
-  storeTimeout?: number;
-  /** tessera: status of a response whose session could not be saved. @default 503 */
+  /** Status of a response whose session could not be saved, when no error handler answers. @default 503 */
   storeErrorStatus?: number;
-  /** tessera: the clock, ms since epoch. @default Date.now */
-  now?: () => number;
 }
 
-/** Map express-session style options to tessera's engine options (minus the store). */
-export function toEngineOptions(options: ExpressSessionOptions, store: TesseraStore): SessionOptions {
+/** The options only the Express adapter knows. */
+const EXPRESS_NAMES = ['name', 'cookie', 'genid', 'resave', 'proxy', 'store', 'unset', 'migrateFrom', 'storeErrorStatus'] as const;
+/** express-session's cookie attributes, plus tessera's own. */
+const COOKIE_NAMES = ['maxAge', 'expires', 'secure', 'httpOnly', 'path', 'domain', 'sameSite', 'partitioned', 'priority', 'originalMaxAge', 'signed', 'clearOnDuplicate'];
+
+/** What the adapter itself needs, beside the engine's options. */
+export interface AdapterSettings {
+  resave: boolean;
+  unset: 'keep' | 'destroy';
+  proxy: boolean | undefined;
+  errorStatus: number;
+}
+
+/** The engine's options (minus the store) and the adapter's own settings. */
+export interface MappedOptions {
+  engine: Omit<SessionOptions, 'store'>;
+  adapter: AdapterSettings;
+  /** Engine options the adapter computed from express-session's (see `ResolveHints.derived`). */
+  derived: Array<keyof SessionOptions>;
+}
+
+/** Map express-session style options to tessera's (checking names and express-only values). */
+export function mapOptions(options: ExpressSessionOptions): MappedOptions {
   if (typeof options !== 'object' || options === null) {
     throw new TesseraError('INVALID_OPTION', 'session(options): an options object with a secret is required');
   }
-  if (options.secret === undefined) {
-    throw new TesseraError('INVALID_OPTION', 'session(options): secret is required');
-  }
-  if (options.unset !== undefined && options.unset !== 'keep' && options.unset !== 'destroy') {
+  checkNames(options, [...OPTION_NAMES.filter((n) => n !== 'store' && n !== 'cookie'), ...EXPRESS_NAMES], 'session');
+  const { name, cookie: init = {}, genid, resave, proxy, store: _store, unset, migrateFrom: _migrateFrom, storeErrorStatus, ...core } = options;
+  if (core.secret === undefined) throw new TesseraError('INVALID_OPTION', 'session(options): secret is required');
+  if (unset !== undefined && unset !== 'keep' && unset !== 'destroy') {
     throw new TesseraError('INVALID_OPTION', 'unset option must be "destroy" or "keep"');
   }
   // As express-session: a genid that is not a function is a mistake worth failing on. A function
   // is accepted and never called (tokens are always 256-bit CSPRNG values).
-  if (options.genid !== undefined && typeof options.genid !== 'function') {
-    throw new TesseraError('INVALID_OPTION', 'genid option must be a function');
+  if (genid !== undefined && typeof genid !== 'function') throw new TesseraError('INVALID_OPTION', 'genid option must be a function');
+  for (const [flag, value] of [['resave', resave], ['proxy', proxy]] as const) {
+    if (value !== undefined && typeof value !== 'boolean') throw new TesseraError('INVALID_OPTION', `${flag} must be true or false`);
   }
-  // express-session 1.19 also takes `cookie: (req) => options`; tessera's cookie attributes are
-  // fixed at construction, so refuse it loudly rather than ignore the app's settings.
-  if (options.cookie !== undefined && (typeof options.cookie !== 'object' || options.cookie === null)) {
+  if (storeErrorStatus !== undefined && !(Number.isInteger(storeErrorStatus) && storeErrorStatus >= 400 && storeErrorStatus <= 599)) {
+    throw new TesseraError('INVALID_OPTION', 'storeErrorStatus must be an HTTP error status (400-599)');
+  }
+  if (typeof init !== 'object' || init === null) {
     throw new TesseraError('INVALID_OPTION', 'cookie option must be an object (a per-request cookie function is not supported)');
   }
-  const init = options.cookie ?? {};
+  checkNames(init, COOKIE_NAMES, 'session({ cookie })');
   const maxAge = cookieMaxAge(init);
   const cookie: CookieOptions = {
-    name: options.name ?? 'connect.sid',
-    secure: init.secure ?? defaultSecure(options.name),
+    name: name ?? 'connect.sid',
+    secure: init.secure ?? defaultSecure(name),
     sameSite: sameSiteOf(init.sameSite),
     path: init.path ?? '/',
     maxAge,
     ...(init.domain !== undefined && { domain: init.domain }),
     ...(init.partitioned !== undefined && { partitioned: init.partitioned }),
     ...(init.priority !== undefined && { priority: init.priority }),
+    ...(init.clearOnDuplicate !== undefined && { clearOnDuplicate: init.clearOnDuplicate }),
   };
-  const idleTimeout = options.idleTimeout ?? maxAge ?? undefined;
-  const absoluteTimeout = options.absoluteTimeout ?? Math.max(12 * HOUR, maxAge ?? 0);
-  const engine: SessionOptions = {
-    secret: options.secret,
-    store,
-    cookie,
-    absoluteTimeout,
-    saveUninitialized: options.saveUninitialized ?? false,
-    rolling: options.rolling ?? false,
+  const derived: Array<keyof SessionOptions> = [];
+  const engine: Omit<SessionOptions, 'store'> = { ...core, cookie };
+  if (core.idleTimeout === undefined && maxAge !== null) {
+    engine.idleTimeout = maxAge;
+    derived.push('idleTimeout');
+  }
+  if (core.absoluteTimeout === undefined) {
+    engine.absoluteTimeout = Math.max(12 * HOUR, maxAge ?? 0);
+    derived.push('absoluteTimeout');
+  }
+  return {
+    engine,
+    adapter: { resave: resave ?? false, unset: unset ?? 'keep', proxy, errorStatus: storeErrorStatus ?? 503 },
+    derived,
   };
-  if (idleTimeout !== undefined) engine.idleTimeout = idleTimeout;
-  if (options.touchInterval !== undefined) engine.touchInterval = options.touchInterval;
-  if (options.onEvent !== undefined) engine.onEvent = options.onEvent;
-  if (options.maxSessionsPerUser !== undefined) engine.maxSessionsPerUser = options.maxSessionsPerUser;
-  if (options.sessionLimitPolicy !== undefined) engine.sessionLimitPolicy = options.sessionLimitPolicy;
-  if (options.keepDataOnSignIn !== undefined) engine.keepDataOnSignIn = options.keepDataOnSignIn;
-  if (options.clearSiteData !== undefined) engine.clearSiteData = options.clearSiteData;
-  if (options.allowInsecureCookie !== undefined) engine.allowInsecureCookie = options.allowInsecureCookie;
-  if (options.now !== undefined) engine.now = options.now;
-  if (options.storeTimeout !== undefined) engine.storeTimeout = options.storeTimeout;
-  if (options.rotateEvery !== undefined) engine.rotateEvery = options.rotateEvery;
-  if (options.rotationGrace !== undefined) engine.rotationGrace = options.rotationGrace;
-  if (options.onTokenReuse !== undefined) engine.onTokenReuse = options.onTokenReuse;
-  if (options.anomaly !== undefined) engine.anomaly = options.anomaly;
-  if (options.encryptData !== undefined) engine.encryptData = options.encryptData;
-  return engine;
 }
 
 /**
@@ -153,10 +129,13 @@ function defaultSecure(name: string | undefined): boolean | 'auto' {
   return process.env['NODE_ENV'] === 'production' ? true : 'auto';
 }
 
+/** A persistent cookie's lifetime in ms (at most 400 days, as browsers keep it), or `null`. */
 function cookieMaxAge(init: CookieInit): number | null {
-  if (typeof init.maxAge === 'number') return init.maxAge;
-  if (init.expires instanceof Date) return Math.max(1, init.expires.getTime() - Date.now());
-  return null;
+  let ms: number | null = null;
+  if (typeof init.maxAge === 'number') ms = init.maxAge;
+  else if (init.expires instanceof Date) ms = Math.max(1, init.expires.getTime() - Date.now());
+  else if (init.maxAge !== undefined && init.maxAge !== null) throw new TesseraError('INVALID_OPTION', 'cookie.maxAge must be a number of milliseconds');
+  return ms === null || !(ms > 0) ? ms : Math.min(ms, MAX_COOKIE_AGE_MS);
 }
 
 function sameSiteOf(value: CookieInit['sameSite']): 'lax' | 'strict' | 'none' {

@@ -7,7 +7,8 @@
  * tracks what changed, so commit writes only changed sessions and merges concurrent requests.
  * @module
  */
-import type { RequestSession, SessionInfo } from '../../core/request-session.js';
+import type { RequestSession } from '../../core/request-session.js';
+import type { SessionInfo } from '../../core/users.js';
 import { TesseraError } from '../../core/errors.js';
 import { Cookie, type CookieInit } from './cookie.js';
 

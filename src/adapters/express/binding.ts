@@ -1,0 +1,233 @@
+/**
+ * One Express request's session: the {@link SessionBinding} behind its `req.session` object,
+ * the {@link CommitHooks} that save it before the response completes, and the request facts
+ * the engine reads ({@link ExpressRequestInfo}).
+ * @module
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import type { Engine, RequestInfo } from '../../core/engine.js';
+import { TesseraError, isTesseraError } from '../../core/errors.js';
+import type { ResponseHeaders } from '../../core/headers.js';
+import type { RequestSession } from '../../core/request-session.js';
+import { commitBeforeEnd, type CommitHooks } from '../node-response.js';
+import type { CookieInit } from './cookie.js';
+import { toHashTableMode } from './hidden-class.js';
+import type { AdapterSettings } from './options.js';
+import { createSessionObject, syncCookie, type SessionBinding, type SessionObject } from './session-object.js';
+
+/** What every request of one middleware shares. */
+export interface MiddlewareContext {
+  readonly engine: Engine;
+  readonly cookieInit: CookieInit;
+  readonly now: () => number;
+  readonly saveUninitialized: boolean;
+  readonly rolling: boolean;
+  readonly settings: AdapterSettings;
+}
+
+/** The request as the middleware sees it: Node's, plus what Express adds when present. */
+export interface ExpressRequest extends IncomingMessage {
+  session?: SessionObject | null | undefined;
+  sessionID?: string;
+  sessionStore?: unknown;
+  tessera?: RequestSession;
+  originalUrl?: string;
+  secure?: boolean;
+  ip?: string;
+}
+
+type Next = (error?: unknown) => void;
+
+/** One request's session state, for `req.session` and the response hooks. */
+export class RequestBinding implements SessionBinding, CommitHooks {
+  readonly cookieInit: CookieInit;
+  readonly now: () => number;
+  /** Whether `req.session` was ever read or assigned. */
+  made = false;
+  /** The `req.session` accessor's getter, to tell whether the app replaced the property. */
+  readonly #accessor: unknown;
+  readonly #req: ExpressRequest;
+  readonly #res: ServerResponse;
+  readonly #context: MiddlewareContext;
+  readonly #info: ExpressRequestInfo;
+  readonly #next: Next;
+  #rs: RequestSession | undefined;
+  /** The session object the middleware last made `req.session`. */
+  #current: SessionObject | undefined;
+  /** What `req.session` holds once made (the app may assign anything). */
+  #value: unknown;
+  /** When the request began: the creation time of a session made later. */
+  readonly #startedAt: number;
+  /** The middleware removed `req.session` (`req.session.destroy()`). */
+  #removed = false;
+  /** The response is patched to save the session before it ends. */
+  #committed = false;
+
+  constructor(req: ExpressRequest, res: ServerResponse, context: MiddlewareContext, info: ExpressRequestInfo, rs: RequestSession | undefined, next: Next, accessor: unknown) {
+    this.#req = req;
+    this.#res = res;
+    this.#context = context;
+    this.#info = info;
+    this.#rs = rs;
+    this.#next = next;
+    this.#accessor = accessor;
+    this.#startedAt = rs === undefined ? context.now() : 0;
+    this.cookieInit = context.cookieInit;
+    this.now = context.now;
+  }
+
+  /** The request's session; for a request without a session cookie, made now. */
+  get rs(): RequestSession {
+    let rs = this.#rs;
+    if (rs === undefined) {
+      rs = this.#rs = this.#context.engine.blank(this.#info, this.#startedAt);
+      // The headers already went out without a cookie: tell the session, so the save does not
+      // create a session no cookie points to.
+      if (this.#res.headersSent) rs.responseHeaders(true);
+      this.commitBeforeEnd();
+    }
+    return rs;
+  }
+
+  /** `req.session`'s getter. */
+  session(): unknown {
+    if (!this.made) {
+      this.made = true;
+      this.#value = this.#current = createSessionObject(this);
+    }
+    return this.#value;
+  }
+
+  /** `req.session`'s setter. */
+  assign(value: unknown): void {
+    this.made = true;
+    this.#value = value;
+  }
+
+  setSession(object: SessionObject | undefined): void {
+    this.made = true;
+    this.#current = object;
+    this.#removed = object === undefined;
+    if (object === undefined) delete this.#req.session;
+    else this.#req.session = object;
+  }
+
+  /**
+   * Save the session before the response ends (once). Not on a response that has already
+   * ended: that session was made too late to be saved, as it would have been anyway.
+   */
+  commitBeforeEnd(): void {
+    if (this.#committed || this.#res.writableEnded) return;
+    this.#committed = true;
+    toHashTableMode(this.#res);
+    commitBeforeEnd(this.#res, this);
+  }
+
+  async save(): Promise<void> {
+    const rs = this.rs;
+    const { unset, resave } = this.#context.settings;
+    // A store call already failed in this request and the app answered with an error page:
+    // leave that response alone rather than fail a second time over it. (An app that answers
+    // success despite the failure gets one more save attempt, and the error if it fails too.)
+    if (rs.storeFailed && this.#res.statusCode >= 500) return;
+    if (this.#unsetByApp()) {
+      // The app removed req.session (express-session's `unset`).
+      if (unset === 'destroy') await rs.destroy();
+      return;
+    }
+    const current = this.#current;
+    if (current !== undefined) syncCookie(current);
+    if (resave && !rs.isNew) rs.forceWrite();
+    if (this.#context.rolling) rs.resendCookie();
+    await rs.save();
+  }
+
+  /** Whether the app deleted or replaced `req.session`. */
+  #unsetByApp(): boolean {
+    if (this.#removed) return false; // req.session.destroy() removed it
+    const current = this.#current; // undefined: never made
+    if (Object.getOwnPropertyDescriptor(this.#req, 'session')?.get === this.#accessor) {
+      // Still the accessor: replaced if the app assigned something other than the session.
+      return this.made && (current === undefined || this.#value !== current);
+    }
+    // Deleted, or redefined as a plain property.
+    return current === undefined || this.#req.session !== current;
+  }
+
+  headers(beforeSave: boolean): ResponseHeaders {
+    return this.rs.responseHeaders(beforeSave);
+  }
+
+  /**
+   * The save failed. Before anything was sent, the error goes to the app's error handler, as
+   * express-session does (Express's default handler logs it and answers its `status`); the
+   * app's own body is not sent. After the headers left, the response ends as the app meant and
+   * the error stays in the `store_error` event.
+   */
+  onError(error: unknown, headersSent: boolean): void {
+    if (headersSent) return;
+    this.#next(this.#asAppError(error));
+  }
+
+  #asAppError(error: unknown): unknown {
+    const status = this.#context.settings.errorStatus;
+    if (isTesseraError(error, 'STORE_UNAVAILABLE') && status !== error.status) {
+      return new TesseraError('STORE_UNAVAILABLE', error.message, { cause: error.cause, status });
+    }
+    return error;
+  }
+}
+
+/**
+ * The request as the engine sees it. Fields that cost something to work out (the client IP
+ * through Express's `trust proxy`, HTTPS) are read when the engine first asks: for most
+ * requests it never does.
+ */
+export class ExpressRequestInfo implements RequestInfo {
+  readonly cookie: string | undefined;
+  readonly userAgent: string | undefined;
+  readonly method: string | undefined;
+  readonly path: string;
+  readonly #req: ExpressRequest;
+  readonly #proxy: boolean | undefined;
+  #secure: boolean | undefined;
+  #ip: { value: string | undefined } | undefined;
+
+  constructor(req: ExpressRequest, path: string, proxy: boolean | undefined) {
+    this.#req = req;
+    this.#proxy = proxy;
+    const userAgent = req.headers['user-agent'];
+    this.cookie = req.headers.cookie;
+    this.userAgent = typeof userAgent === 'string' ? userAgent : undefined;
+    this.method = req.method;
+    this.path = path;
+  }
+
+  get secure(): boolean {
+    return (this.#secure ??= isSecure(this.#req, this.#proxy));
+  }
+
+  get ip(): string | undefined {
+    this.#ip ??= { value: this.#req.ip ?? this.#req.socket?.remoteAddress };
+    return this.#ip.value;
+  }
+}
+
+/** Whether the request came over HTTPS, honouring the `proxy` option as express-session does. */
+function isSecure(req: ExpressRequest, proxy: boolean | undefined): boolean {
+  const encrypted = Boolean((req.socket as TLSSocket | undefined)?.encrypted);
+  if (proxy === false) return encrypted;
+  if (proxy === undefined) return req.secure ?? encrypted;
+  if (encrypted) return true;
+  const header = req.headers['x-forwarded-proto'];
+  const first = (Array.isArray(header) ? header[0] : header)?.split(',')[0]?.trim().toLowerCase();
+  return first === 'https';
+}
+
+/** The original URL's path (an app may rewrite `req.url`); an empty one is `/`, as in express-session. */
+export function pathOf(req: ExpressRequest): string {
+  const url = req.originalUrl || req.url || '/';
+  const query = url.indexOf('?');
+  return (query === -1 ? url : url.slice(0, query)) || '/';
+}

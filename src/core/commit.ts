@@ -1,0 +1,160 @@
+/**
+ * Committing a request's session: create it, write what changed with compare-and-set (rebasing
+ * this request's changes on the fresher record after a conflict), or extend its idle deadline.
+ * @module
+ */
+import type { SessionRecord } from '../store/types.js';
+import type { SessionContext } from './context.js';
+import { TesseraError } from './errors.js';
+import type { SessionHandle } from './handle.js';
+import { storeExpiry } from './policy.js';
+import type { RequestInfo } from './request.js';
+import type { RecordFields, RequestState } from './request-state.js';
+import { tokenHashOf } from './token.js';
+
+/** Whether a session that is not stored yet has anything worth storing. */
+export function worthStoring(ctx: SessionContext, state: RequestState, data: SessionHandle): boolean {
+  return data.size > 0 || state.fields.userId !== null || ctx.options.saveUninitialized || state.forceWrite;
+}
+
+/**
+ * Write pending changes. Creates a new session that has content, writes changed data with
+ * compare-and-set, or extends the idle deadline at most once per `touchInterval`.
+ * @throws TesseraError `STORE_UNAVAILABLE` or `WRITE_CONFLICT`.
+ */
+export async function commit(ctx: SessionContext, request: RequestInfo, state: RequestState, data: SessionHandle): Promise<void> {
+  const now = ctx.options.now();
+  if (!state.stored) {
+    // A session whose headers left without its cookie cannot be reached by the client: storing
+    // it would only leave an orphan behind.
+    if (!worthStoring(ctx, state, data) || state.headers === 'sent-without-cookie') return;
+    await create(ctx, request, state, data, now);
+    return;
+  }
+  const changes = data.changes();
+  if (changes.size > 0 || state.fieldsChanged || state.forceWrite) {
+    await write(ctx, request, state, data, now);
+  } else if (state.forceTouch || now - state.fields.lastSeenAt >= ctx.options.touchInterval) {
+    await touch(ctx, request, state, data, now);
+  }
+}
+
+async function create(ctx: SessionContext, request: RequestInfo, state: RequestState, data: SessionHandle, now: number): Promise<void> {
+  const identity = state.identity!;
+  state.fields = { ...state.fields, version: 1, lastSeenAt: now, tokens: { current: tokenHashOf(identity.token), issuedAt: now } };
+  const record = recordOf(ctx, state.fields, data);
+  if (!(await ctx.gateway.write(state.key, record, null, request))) {
+    throw new TesseraError('WRITE_CONFLICT', 'A new session collided with an existing one');
+  }
+  stored(state, data, record);
+  state.cookie = 'set';
+  const ref = ctx.reference(state.key);
+  ctx.emit('created', request, ref, state.fields.userId);
+  if (state.signedIn) ctx.emit('authenticated', request, ref, state.fields.userId);
+  state.signedIn = false;
+  const remove = state.removeCarried;
+  state.removeCarried = undefined;
+  if (remove) await remove();
+}
+
+/** Base delay of the backoff between compare-and-set attempts, in ms (doubling, jittered). */
+const BACKOFF_BASE_MS = 1;
+/** Longest delay between two attempts, in ms. */
+const BACKOFF_CAP_MS = 64;
+
+async function write(ctx: SessionContext, request: RequestInfo, state: RequestState, data: SessionHandle, now: number): Promise<void> {
+  const changes = data.changes();
+  const mine = state.fields;
+  // Writes from this process take turns: each starts from what the one before it wrote, so
+  // only writers in other processes can make the compare-and-set fail.
+  await ctx.writes.run(state.key, async (last) => {
+    if (last !== undefined && last.version > state.fields.version) rebase(state, data, last, mine, changes);
+    for (let attempt = 0; attempt <= ctx.options.maxWriteRetries; attempt++) {
+      const fields = { ...state.fields, version: state.fields.version + 1, lastSeenAt: Math.max(state.fields.lastSeenAt, now) };
+      const record = recordOf(ctx, fields, data);
+      if (await ctx.gateway.write(state.key, record, state.fields.version, request)) {
+        stored(state, data, record);
+        if (cookieMaxAge(ctx, state) !== null && state.identity !== null) state.cookie = 'set';
+        return { result: undefined, wrote: record };
+      }
+      await backoff(attempt);
+      const fresh = await ctx.gateway.read(state.key, request, () => ctx.reference(state.key));
+      if (fresh === null) {
+        // Deleted meanwhile (signed out in another tab, revoked, expired): never resurrect it.
+        ended(state, data);
+        return { result: undefined };
+      }
+      rebase(state, data, fresh, mine, changes);
+    }
+    throw new TesseraError('WRITE_CONFLICT', 'Too many concurrent writes to one session');
+  });
+}
+
+async function touch(ctx: SessionContext, request: RequestInfo, state: RequestState, data: SessionHandle, now: number): Promise<void> {
+  const lastSeenAt = Math.max(state.fields.lastSeenAt, now);
+  const expiresAt = storeExpiry({ ...state.fields, lastSeenAt }, ctx.options);
+  if (await ctx.gateway.touch(state.key, lastSeenAt, expiresAt, request)) {
+    state.fields = { ...state.fields, lastSeenAt };
+    state.forceTouch = false;
+    if (cookieMaxAge(ctx, state) !== null && state.identity !== null) state.cookie = 'set';
+  } else {
+    ended(state, data);
+  }
+}
+
+/**
+ * Take the fresher record's fields and data, and put this request's own changes back on top:
+ * its data changes (see `SessionHandle.rebase`) and, if it changed them, its own fields.
+ */
+function rebase(state: RequestState, data: SessionHandle, fresh: SessionRecord, mine: RecordFields, changes: ReadonlyMap<string, unknown>): void {
+  const { data: freshData, expiresAt: _expiresAt, ...fields } = fresh;
+  if (state.fieldsChanged) {
+    // This request's own field changes win over the fresher record's.
+    delete fields.idleTimeoutMs;
+    delete fields.cookieMaxAgeMs;
+    fields.meta = mine.meta;
+    if (mine.idleTimeoutMs !== undefined) fields.idleTimeoutMs = mine.idleTimeoutMs;
+    if (mine.cookieMaxAgeMs !== undefined) fields.cookieMaxAgeMs = mine.cookieMaxAgeMs;
+  }
+  state.fields = fields;
+  data.rebase(freshData, changes);
+}
+
+/** After a successful write: the state is the record as stored. */
+function stored(state: RequestState, data: SessionHandle, record: SessionRecord): void {
+  const { data: written, expiresAt: _expiresAt, ...fields } = record;
+  state.stored = true;
+  state.fields = fields;
+  state.fieldsChanged = false;
+  state.forceWrite = false;
+  state.forceTouch = false;
+  data.reset(written);
+}
+
+/** The session was deleted by someone else while this request ran. */
+function ended(state: RequestState, data: SessionHandle): void {
+  state.stored = false;
+  state.cookie = 'clear';
+  state.identity = null;
+  data.reset({});
+}
+
+/** The record to store for these fields and data. */
+function recordOf(ctx: SessionContext, fields: RecordFields, data: SessionHandle): SessionRecord {
+  const record: SessionRecord = { ...fields, expiresAt: storeExpiry(fields, ctx.options), data: data.snapshot() };
+  if (record.idleTimeoutMs === undefined) delete record.idleTimeoutMs;
+  if (record.cookieMaxAgeMs === undefined) delete record.cookieMaxAgeMs;
+  return record;
+}
+
+/** The lifetime of this session's persistent cookie in ms, or `null` for a browser-session cookie. */
+export function cookieMaxAge(ctx: SessionContext, state: RequestState): number | null {
+  const own = state.fields.cookieMaxAgeMs;
+  return own === undefined ? ctx.options.cookie.maxAge : own;
+}
+
+/** Wait a random time up to `BACKOFF_BASE_MS · 2^attempt` (at most `BACKOFF_CAP_MS`) ms. */
+function backoff(attempt: number): Promise<void> {
+  const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt);
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
+}

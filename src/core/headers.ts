@@ -1,0 +1,46 @@
+/**
+ * The headers a response carries for its session: `Set-Cookie` when the cookie must change
+ * (with `Cache-Control: no-store`, so no cache keeps a session identifier), clearing cookies,
+ * and `Clear-Site-Data` after a sign-out.
+ * @module
+ */
+import { cookieMaxAge, worthStoring } from './commit.js';
+import type { SessionContext } from './context.js';
+import { serializeClearCookie, serializeCookie, serializeDuplicateClears } from './cookie.js';
+import type { SessionHandle } from './handle.js';
+import type { RequestInfo } from './request.js';
+import type { RequestState } from './request-state.js';
+
+/** Headers a response must carry, as `[name, value]` pairs. */
+export type ResponseHeaders = Array<[name: string, value: string]>;
+
+/**
+ * The headers for this response.
+ * @param beforeSave the headers leave before the save runs (a streamed response): a session
+ * that is not stored yet is announced now if the save will create it; otherwise the save must
+ * not create it, since no cookie could lead to it.
+ */
+export function responseHeaders(ctx: SessionContext, request: RequestInfo, state: RequestState, data: SessionHandle, beforeSave: boolean): ResponseHeaders {
+  const options = ctx.options;
+  const headers: ResponseHeaders = [];
+  const secure = options.cookie.secure === 'auto' ? request.secure : options.cookie.secure;
+  let announce = false;
+  if (beforeSave && state.headers === 'open') {
+    announce = !state.stored && worthStoring(ctx, state, data);
+    state.headers = state.stored || announce ? 'sent' : 'sent-without-cookie';
+  }
+  const willExist = state.stored || announce;
+  if ((state.cookie === 'set' || announce) && willExist && state.identity !== null) {
+    const value = ctx.keyRing.sign(state.identity);
+    headers.push(['Set-Cookie', serializeCookie(options.cookie, value, secure, cookieMaxAge(ctx, state), options.now())]);
+  } else if (state.cookie === 'clear' && !willExist) {
+    headers.push(['Set-Cookie', serializeClearCookie(options.cookie, secure)]);
+  }
+  if (state.tossed) {
+    for (const line of serializeDuplicateClears(options.cookie, secure)) headers.push(['Set-Cookie', line]);
+  }
+  // OWASP: a response that carries a session identifier must not be cached.
+  if (headers.length > 0) headers.push(['Cache-Control', 'no-store']);
+  if (state.clearSiteData && options.clearSiteData !== false) headers.push(['Clear-Site-Data', options.clearSiteData]);
+  return headers;
+}
