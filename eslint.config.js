@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'demo/public/', 'bench/.build/', 'bench/.profiles/'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'demo/public/', 'bench/.build/', 'bench/.profiles/', 'test/types/consumer/', 'test-results/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
