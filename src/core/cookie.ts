@@ -78,6 +78,10 @@ export interface ResolvedCookieOptions {
 
 // RFC 6265 §4.1.1 cookie-name is an HTTP token.
 const TOKEN_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// RFC 6265 §4.1.2.3: a host name (a leading dot is ignored by browsers); no scheme, port or path.
+const DOMAIN = /^\.?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+// RFC 6265 §4.1.1 path-value: printable characters other than ';' (which would start an attribute).
+const PATH = /^\/[\x20-\x3a\x3c-\x7e]*$/;
 /** A probe value as long as the longest cookie value tessera writes. */
 const PROBE_VALUE = `v2.${'A'.repeat(43)}.${'A'.repeat(43)}.${'A'.repeat(16)}.${'A'.repeat(43)}`;
 
@@ -104,7 +108,10 @@ export function resolveCookieOptions(options: CookieOptions = {}): ResolvedCooki
   if (!['lax', 'strict', 'none'].includes(resolved.sameSite)) fail(`sameSite must be 'lax', 'strict' or 'none'`);
   if (secure !== true && secure !== false && secure !== 'auto') fail(`secure must be true, false or 'auto'`);
   if (typeof resolved.path !== 'string' || !resolved.path.startsWith('/')) fail('path must start with "/"');
-  if (resolved.domain !== undefined && typeof resolved.domain !== 'string') fail('domain must be a string');
+  if (!PATH.test(resolved.path)) fail(`path must be printable characters without ';' (got ${quote(resolved.path)})`);
+  if (resolved.domain !== undefined && (typeof resolved.domain !== 'string' || !DOMAIN.test(resolved.domain))) {
+    fail(`domain must be a host name such as "example.com", without a scheme, port or path (got ${quote(resolved.domain)})`);
+  }
   if (resolved.maxAge !== null && !(typeof resolved.maxAge === 'number' && Number.isFinite(resolved.maxAge) && resolved.maxAge > 0)) {
     fail('maxAge must be a positive number of milliseconds or null');
   }
@@ -131,9 +138,19 @@ export function resolveCookieOptions(options: CookieOptions = {}): ResolvedCooki
     serializeClearCookie(resolved, true);
     for (const scope of resolved.clearOnDuplicate) serializeClearCookie({ ...resolved, ...scope }, true);
   } catch (error) {
-    fail(error instanceof Error ? error.message : 'cannot be serialised', error);
+    fail(error instanceof Error ? escapeControls(error.message) : 'cannot be serialised', error);
   }
   return resolved;
+}
+
+/** A value for a message: quoted, with control characters escaped, so the message is one safe log line. */
+function quote(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value.slice(0, 100)) : typeof value;
+}
+
+/** `text` with control characters (a CR LF from an option's value) written as escapes. */
+function escapeControls(text: string): string {
+  return Array.from(text, (c) => (c < ' ' || c === '\x7f' ? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}` : c)).join('');
 }
 
 function scopes(value: CookieOptions['clearOnDuplicate'], fail: (message: string) => never): Array<Required<CookieScope>> {
@@ -143,8 +160,9 @@ function scopes(value: CookieOptions['clearOnDuplicate'], fail: (message: string
     if (typeof scope !== 'object' || scope === null || typeof scope.domain !== 'string') {
       fail(`clearOnDuplicate[${n}] must be { domain: string, path?: string }`);
     }
+    if (!DOMAIN.test(scope.domain)) fail(`clearOnDuplicate[${n}].domain must be a host name such as "example.com" (got ${quote(scope.domain)})`);
     const path = scope.path ?? '/';
-    if (typeof path !== 'string' || !path.startsWith('/')) fail(`clearOnDuplicate[${n}].path must start with "/"`);
+    if (typeof path !== 'string' || !PATH.test(path)) fail(`clearOnDuplicate[${n}].path must start with "/" and have no ';' (got ${quote(path)})`);
     return { domain: scope.domain, path };
   });
 }
