@@ -32,7 +32,21 @@ export interface OpenStore {
    * or a value of the wrong kind), the way a bug, a manual edit or a foreign writer would.
    */
   corrupt(key: string): Promise<void>;
+  /**
+   * Open a second handle on the same sessions, the way a second app process sees them: its own
+   * client, pool or database connection on the same prefix, table or file (memory: the same
+   * store object, since a MemoryStore cannot be reached otherwise). Close every second handle
+   * before {@link OpenStore.close}, which still removes what the kind created.
+   */
+  openShared?(): Promise<SharedStore>;
   /** Release everything the kind opened (clients, pools, files, keys). */
+  close(): Promise<void>;
+}
+
+/** A second handle from {@link OpenStore.openShared}. */
+export interface SharedStore {
+  store: Store;
+  /** Release what this handle opened (nothing of the first handle's, and no data). */
   close(): Promise<void>;
 }
 
@@ -58,7 +72,12 @@ const memory: StoreKind = {
   fakeClock: true,
   async open(now) {
     const store = new MemoryStore({ now, sweepIntervalMs: 0 });
-    return { store, corrupt: () => Promise.reject(new Error('a MemoryStore holds only what it encoded itself')), close: () => store.close() };
+    return {
+      store,
+      corrupt: () => Promise.reject(new Error('a MemoryStore holds only what it encoded itself')),
+      openShared: async () => ({ store, close: async () => undefined }),
+      close: () => store.close(),
+    };
   },
 };
 
@@ -67,12 +86,18 @@ const sqlite: StoreKind = {
   fakeClock: true,
   async open(now) {
     const dir = mkdtempSync(join(tmpdir(), 'tessera-every-store-'));
-    const store = new SqliteStore({ database: join(dir, 'sessions.db'), now, purgeIntervalMs: 0 });
+    const database = join(dir, 'sessions.db');
+    const store = new SqliteStore({ database, now, purgeIntervalMs: 0 });
     return {
       store,
       async corrupt(key) {
         await store.get(key); // creates the table if needed
         store.database.prepare(`UPDATE tessera_sessions SET record = ? WHERE key = ?`).run('{"version":', key);
+      },
+      async openShared() {
+        await store.get('every-store-shared'); // the first handle creates the file and table
+        const second = new SqliteStore({ database, now, purgeIntervalMs: 0 });
+        return { store: second, close: () => second.close() };
       },
       async close() {
         await store.close();
@@ -93,6 +118,17 @@ const redis: StoreKind = {
       store,
       // A plain string where a session hash belongs.
       corrupt: async (key) => void (await client.command(['SET', store.sessionKey(key), 'not a session'])),
+      async openShared() {
+        const other = await connectStandalone('node-redis');
+        const second = new RedisStore({ client: other.client as never, prefix, now });
+        return {
+          store: second,
+          async close() {
+            await second.close();
+            await other.close();
+          },
+        };
+      },
       async close() {
         await store.close();
         await deleteKeys([standaloneAddress()], prefix);
@@ -112,6 +148,17 @@ const redisCluster: StoreKind = {
     return {
       store,
       corrupt: async (key) => void (await client.command(['HSET', store.sessionKey(key), 'r', '{"version":'], store.sessionKey(key))),
+      async openShared() {
+        const other = await connectCluster('ioredis');
+        const second = new RedisStore({ client: other.client as never, prefix, now });
+        return {
+          store: second,
+          async close() {
+            await second.close();
+            await other.close();
+          },
+        };
+      },
       async close() {
         await store.close();
         await deleteKeys(REDIS_CLUSTER_NODES, prefix);
@@ -135,6 +182,18 @@ const postgres: StoreKind = {
         await store.get(key);
         await pool.query(`UPDATE "${tableName}" SET record = $1 WHERE key = $2`, ['{"version":', key]);
       },
+      async openShared() {
+        const otherPool = new pg.Pool({ connectionString: postgresUrl, max: 10 });
+        otherPool.on('error', () => undefined);
+        const second = new PostgresStore({ pool: otherPool, tableName, now, purgeIntervalMs: 0 });
+        return {
+          store: second,
+          async close() {
+            await second.close();
+            await otherPool.end();
+          },
+        };
+      },
       async close() {
         await store.close();
         await pool.query(`DROP TABLE IF EXISTS "${tableName}"`);
@@ -157,6 +216,17 @@ const mariadb: StoreKind = {
         await store.get(key);
         await pool.query(`UPDATE \`${tableName}\` SET record = ? WHERE \`key\` = ?`, ['{"version":', key]);
       },
+      async openShared() {
+        const otherPool = mysql.createPool({ uri: mysqlUrl, connectionLimit: 10 });
+        const second = new MysqlStore({ pool: otherPool, tableName, now, purgeIntervalMs: 0 });
+        return {
+          store: second,
+          async close() {
+            await second.close();
+            await otherPool.end();
+          },
+        };
+      },
       async close() {
         await store.close();
         await pool.query(`DROP TABLE IF EXISTS \`${tableName}\``);
@@ -178,6 +248,19 @@ const legacyConnectRedis: StoreKind = {
       store,
       // connect-redis JSON.parses what it reads: text that is not JSON.
       corrupt: async (key) => void (await client.command(['SET', `${prefix}${key}`, '{"cookie":'])),
+      // A second wrapper on its own client: its compare-and-set queue is its own, as in another
+      // process (the README: atomic within one process only).
+      async openShared() {
+        const other = await connectStandalone('node-redis');
+        const second = new LegacyStore(new ConnectRedisStore({ client: other.client as never, prefix }), { now });
+        return {
+          store: second,
+          async close() {
+            await second.close();
+            await other.close();
+          },
+        };
+      },
       async close() {
         await store.close();
         await deleteKeys([standaloneAddress()], prefix);
