@@ -18,6 +18,8 @@ import type { ResponseHeaders } from '../core/headers.js';
 
 /** What the hook calls, in order. */
 export interface CommitHooks {
+  /** The app is ending the response: nothing may change the session's identity any more. */
+  ending(): void;
   /** Save the session (called once, before the response ends). */
   save(): Promise<void>;
   /**
@@ -123,6 +125,7 @@ export function commitBeforeEnd(res: ServerResponse, hooks: CommitHooks): void {
     phase = 'saving';
     let saving: Promise<void>;
     try {
+      hooks.ending();
       saving = hooks.save();
     } catch (error) {
       saving = Promise.reject(error);

@@ -25,9 +25,12 @@ export function responseHeaders(ctx: SessionContext, request: RequestInfo, state
   const headers: ResponseHeaders = [];
   const secure = options.cookie.secure === 'auto' ? request.secure : options.cookie.secure;
   let announce = false;
-  if (beforeSave && state.headers === 'open') {
+  const unsent = state.headers === 'open' || state.headers === 'ending';
+  if (beforeSave && unsent) {
     announce = !state.stored && worthStoring(ctx, state, data);
     state.headers = state.stored || announce ? 'sent' : 'sent-without-cookie';
+  } else if (unsent) {
+    state.headers = 'sent';
   }
   const willExist = state.stored || announce;
   if ((state.cookie === 'set' || announce) && willExist && state.identity !== null) {
@@ -37,7 +40,7 @@ export function responseHeaders(ctx: SessionContext, request: RequestInfo, state
     headers.push(['Set-Cookie', serializeClearCookie(options.cookie, secure)]);
   }
   if (state.tossed) {
-    for (const line of serializeDuplicateClears(options.cookie, secure)) headers.push(['Set-Cookie', line]);
+    for (const line of serializeDuplicateClears(options.cookie, secure, request.path)) headers.push(['Set-Cookie', line]);
   }
   // OWASP: a response that carries a session identifier must not be cached.
   if (headers.length > 0) headers.push(['Cache-Control', 'no-store']);

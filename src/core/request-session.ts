@@ -12,7 +12,7 @@ import { TesseraError } from './errors.js';
 import { SessionHandle } from './handle.js';
 import { responseHeaders, type ResponseHeaders } from './headers.js';
 import type { Loaded } from './load.js';
-import { absoluteDeadline, expiryReason, idleDeadline } from './policy.js';
+import { absoluteDeadline, expiryReason, idleDeadline, notAfter } from './policy.js';
 import { metaOf, type RequestInfo } from './request.js';
 import { liveState, newFields, newState, restart, type RequestState } from './request-state.js';
 import * as users from './users.js';
@@ -90,24 +90,34 @@ export class RequestSession {
     return this.#state.fields.authenticatedAt;
   }
 
-  /** When the session was created (ms since epoch). */
+  /**
+   * When the session was created (ms since epoch). A time a little ahead of this host's clock
+   * (within `maxClockSkew`: written by a host whose clock is ahead) reads as now.
+   */
   get createdAt(): number {
-    return this.#state.fields.createdAt;
+    return this.#seen().createdAt;
   }
 
-  /** When the server last saw the session (ms since epoch). */
+  /** When the server last saw the session (ms since epoch); as {@link createdAt}, never later than now. */
   get lastSeenAt(): number {
-    return this.#state.fields.lastSeenAt;
+    return this.#seen().lastSeenAt;
   }
 
   /** When the session expires if unused (ms since epoch). */
   get idleExpiresAt(): number {
-    return idleDeadline(this.#state.fields, this.#ctx.options);
+    return idleDeadline(this.#seen(), this.#ctx.options);
   }
 
   /** When the session expires however active (ms since epoch). */
   get absoluteExpiresAt(): number {
-    return absoluteDeadline(this.#state.fields, this.#ctx.options);
+    return absoluteDeadline(this.#seen(), this.#ctx.options);
+  }
+
+  /** The record's times as this host reports them: none later than now. */
+  #seen(): { createdAt: number; lastSeenAt: number; idleTimeoutMs?: number | undefined } {
+    const { createdAt, lastSeenAt, idleTimeoutMs } = this.#state.fields;
+    const now = this.#ctx.options.now();
+    return { createdAt: notAfter(createdAt, now), lastSeenAt: notAfter(lastSeenAt, now), idleTimeoutMs };
   }
 
   /** Per-session idle timeout override in ms (`undefined`: the configured one); at most 400 days. */
@@ -302,6 +312,15 @@ export class RequestSession {
    */
   async save(): Promise<void> {
     await commit(this.#ctx, this.#request, this.#state, this.data);
+  }
+
+  /**
+   * The response is being completed (an adapter calls this when the app ends it): from now on
+   * `signIn` and `renewToken` fail with `HEADERS_SENT`, since the cookie they would set could
+   * no longer be added. Idempotent.
+   */
+  responseEnding(): void {
+    if (this.#state.headers === 'open') this.#state.headers = 'ending';
   }
 
   /**

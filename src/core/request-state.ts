@@ -21,9 +21,10 @@ export type RecordFields = Omit<SessionRecord, 'data' | 'expiresAt'>;
  *   is what the client holds after this response, or `null` when it holds a token this
  *   response must not re-send (a request in the rotation grace window). `cookie` is `keep` or
  *   `set`.
- * - `headers`: `open` until the response's headers are written; then `sent` when they carried
- *   everything the session needs, or `sent-without-cookie` when a session that did not exist
- *   yet could not be announced, which the save then must not create.
+ * - `headers`: `open` until the app ends the response (`ending`: the save runs, the headers
+ *   follow) or the headers are written; then `sent` when they carried everything the session
+ *   needs, or `sent-without-cookie` when a session that did not exist yet could not be
+ *   announced, which the save then must not create. Only `open` allows a new identity.
  */
 export interface RequestState {
   key: string;
@@ -37,7 +38,7 @@ export interface RequestState {
    * `cookie.clearOnDuplicate` are cleared instead.
    */
   tossed: boolean;
-  headers: 'open' | 'sent' | 'sent-without-cookie';
+  headers: 'open' | 'ending' | 'sent' | 'sent-without-cookie';
   /** `fields` differ from the stored record beyond what touch and rotation change. */
   fieldsChanged: boolean;
   /** Write on the next save even if nothing changed (express-session `resave`, `save()`). */

@@ -124,6 +124,10 @@ export class RequestBinding implements SessionBinding, CommitHooks {
     commitBeforeEnd(this.#res, this);
   }
 
+  ending(): void {
+    this.#rs?.responseEnding();
+  }
+
   async save(): Promise<void> {
     const rs = this.rs;
     const { unset, resave } = this.#context.settings;
