@@ -10,7 +10,7 @@ import type { SessionContext } from './context.js';
 import { readCookie } from './cookie-reader.js';
 import type { SessionData } from './handle.js';
 import type { VerifiedValue } from './keyring.js';
-import { expiryReason, notAfter } from './policy.js';
+import { expiryReason } from './policy.js';
 import { metaOf, type RequestInfo } from './request.js';
 import { matchToken, rotationStep } from './rotation.js';
 import { storeKeyOf, type Identity } from './token.js';
@@ -97,12 +97,13 @@ async function loadRecord(ctx: SessionContext, request: RequestInfo, key: string
     ctx.emit('expired', request, ref(), record.userId, { reason: expired });
     return STALE;
   }
-  const live = clampTimes(record, now);
-  const match = matchToken(ctx, live, key, verified.identity.token, now);
-  if (match.kind === 'replay') return replay(ctx, request, key, live);
-  const anomaly = await checkAnomaly(ctx, request, key, live);
+  // Times up to maxClockSkew ahead stay as stored: writes never move them back, and the
+  // session's getters report them as "now" (see policy.ts).
+  const match = matchToken(ctx, record, key, verified.identity.token, now);
+  if (match.kind === 'replay') return replay(ctx, request, key, record);
+  const anomaly = await checkAnomaly(ctx, request, key, record);
   if (anomaly !== undefined && 'kind' in anomaly) return anomaly;
-  const step = await rotationStep(ctx, request, key, live, verified.identity, match, now);
+  const step = await rotationStep(ctx, request, key, record, verified.identity, match, now);
   if (step === 'conflict') return 'conflict';
   return {
     kind: 'live',
@@ -122,13 +123,7 @@ async function liveWithoutRotation(ctx: SessionContext, request: RequestInfo, ke
   const match = matchToken(ctx, record, key, verified.identity.token, now);
   if (match.kind === 'replay') return replay(ctx, request, key, record);
   const current = match.kind === 'current' || match.kind === 'pending';
-  return { kind: 'live', key, record: clampTimes(record, now), identity: current ? verified.identity : null, sendCookie: false };
-}
-
-/** A record's times taken as at most `now`: within the skew allowed, a later time is "now". */
-function clampTimes(record: SessionRecord, now: number): SessionRecord {
-  if (record.createdAt <= now && record.lastSeenAt <= now) return record;
-  return { ...record, createdAt: notAfter(record.createdAt, now), lastSeenAt: notAfter(record.lastSeenAt, now) };
+  return { kind: 'live', key, record, identity: current ? verified.identity : null, sendCookie: false };
 }
 
 /** A token that was replaced came back too late: report it, and end the session unless told only to report. */
