@@ -212,12 +212,37 @@ export function serializeClearCookie(options: Pick<ResolvedCookieOptions, 'name'
   });
 }
 
+/** The most path prefixes of a request path that a duplicate's clearing cookies cover. */
+const MAX_CLEARED_PATHS = 8;
+
 /**
- * The clearing cookies for a duplicated session cookie: one per configured scope other than
- * the app's own, so the app's own cookie survives and a planted one does not.
+ * The clearing cookies for a duplicated session cookie, never for the app's own scope, so the
+ * app's own cookie survives and a planted one does not. For each configured domain: its path,
+ * and every prefix of the request's path (`/`, `/account`, `/account/email`, at most 8), since
+ * a planted cookie reaching this request has one of those paths, whichever it chose.
+ * @param requestPath the path of the request that brought the duplicate.
  */
-export function serializeDuplicateClears(options: ResolvedCookieOptions, secure: boolean): string[] {
-  return options.clearOnDuplicate
-    .filter((scope) => !(scope.domain === options.domain && scope.path === options.path))
-    .map((scope) => serializeClearCookie({ ...options, ...scope }, secure));
+export function serializeDuplicateClears(options: ResolvedCookieOptions, secure: boolean, requestPath = '/'): string[] {
+  const prefixes = pathPrefixes(requestPath);
+  const lines: string[] = [];
+  for (const scope of options.clearOnDuplicate) {
+    for (const path of new Set([scope.path, ...prefixes])) {
+      if (scope.domain === options.domain && path === options.path) continue;
+      if (!PATH.test(path)) continue;
+      lines.push(serializeClearCookie({ ...options, domain: scope.domain, path }, secure));
+    }
+  }
+  return lines;
+}
+
+/** `/a/b/c` → `/`, `/a`, `/a/b`, `/a/b/c` (at most {@link MAX_CLEARED_PATHS}). */
+function pathPrefixes(path: string): string[] {
+  const prefixes = ['/'];
+  const segments = path.split('/').filter((segment) => segment !== '');
+  let prefix = '';
+  for (const segment of segments.slice(0, MAX_CLEARED_PATHS - 1)) {
+    prefix += `/${segment}`;
+    prefixes.push(prefix);
+  }
+  return prefixes;
 }

@@ -334,13 +334,16 @@ describeBrowser('cookie tossing and the NBSP prefix, in Chromium (app.tessera.te
 
     const tossed = await whoami(victim);
     expect(tossed.body.userId).toBeNull();
-    // Exactly one clearing cookie, for the configured Domain scope; none for the host-only cookie.
+    // Clearing cookies for the configured Domain scope only (its path, and each prefix of this
+    // request's path); none for the host-only cookie.
     const clears = tossed.setCookie.filter((l) => l.startsWith(`${DEFAULT_NAME}=`));
-    expect(clears).toHaveLength(1);
-    expect(clears[0]).toMatch(new RegExp(`^${DEFAULT_NAME}=;`));
-    expect(clears[0]).toMatch(new RegExp(`; Domain=${PARENT_DOMAIN.replace('.', '\\.')}(;|$)`, 'i'));
-    expect(clears[0]).toMatch(/; Path=\/(;|$)/);
-    expect(clears[0]).toMatch(/; (Max-Age=0|Expires=Thu, 01 Jan 1970 00:00:00 GMT)(;|$)/);
+    expect(clears.length).toBeGreaterThanOrEqual(1);
+    for (const clear of clears) {
+      expect(clear).toMatch(new RegExp(`^${DEFAULT_NAME}=;`));
+      expect(clear).toMatch(new RegExp(`; Domain=${PARENT_DOMAIN.replace('.', '\\.')}(;|$)`, 'i'));
+      expect(clear).toMatch(/; (Max-Age=0|Expires=Thu, 01 Jan 1970 00:00:00 GMT)(;|$)/);
+    }
+    expect(clears.some((clear) => /; Path=\/(;|$)/.test(clear))).toBe(true);
     expect(invalidTokenReasons(site.tessera.events.slice(mark))).toContain('duplicate');
 
     // In the jar: the planted cookie is gone, alice's host-only cookie is still there.
@@ -353,6 +356,30 @@ describeBrowser('cookie tossing and the NBSP prefix, in Chromium (app.tessera.te
 
     expect((await whoamis()).map((w) => w.userId)).not.toContain('mallory');
     await screenshot(victim, 'cookie-tossing/1b-duplicate-cleared-alice-again');
+  }, 60_000);
+
+  it('cookie tossing on a path of the attacker\'s choice: clearOnDuplicate clears that path too, and the victim is alice again', async () => {
+    const site = clearing!;
+    const ctx = await freshContext();
+    const whoamis = recordWhoamis(ctx);
+    const victim = await ctx.newPage();
+    expect((await victim.goto(site.app('/')))?.status()).toBe(200);
+    await signIn(victim, 'alice');
+    expect((await whoami(victim)).body.userId).toBe('alice');
+
+    const malloryValue = await attackerCookieValue(site, 'mallory');
+    const evil = await ctx.newPage();
+    await evil.goto(site.evil('/'));
+    // A path longer than "/" comes first in the Cookie header, and the configured scope says "/".
+    await setDocumentCookie(evil, `${DEFAULT_NAME}=${malloryValue}; Domain=${PARENT_DOMAIN}; Path=/whoami`);
+    await evil.close();
+
+    const tossed = await whoami(victim);
+    expect(tossed.body.userId).toBeNull();
+    expect(tossed.setCookie.some((line) => line.startsWith(`${DEFAULT_NAME}=;`) && /; Path=\/whoami(;|$)/.test(line))).toBe(true);
+    expect((await sessionCookies(ctx, site)).map((cookie) => cookie.domain)).toEqual([APP_HOST]);
+    expect((await whoami(victim)).body.userId).toBe('alice');
+    expect((await whoamis()).map((w) => w.userId)).not.toContain('mallory');
   }, 60_000);
 
   it('the NBSP prefix: a planted "\\u00A0connect.sid" holding mallory\'s valid cookie does not sign the victim in', async () => {
