@@ -50,24 +50,31 @@ export function createContext(options: ResolvedOptions, legacy: LegacySource | u
   };
 }
 
+/** How many sessions' last written records a process remembers after their writes settle. */
+const RECENT_WRITES = 256;
+
 /**
  * Writes to one session from this process, one at a time. Requests of one user often overlap
  * (a page firing parallel requests); taking turns here means they never race each other's
- * compare-and-set, and each one starts from the record the one before it wrote, with no store
- * read. Writes from other processes are still caught by compare-and-set.
+ * compare-and-set, and each one starts from the record the one before it wrote (kept a little
+ * after the queue empties, for a request that loaded before that write but saves after it),
+ * with no store read. Writes from other processes are still caught by compare-and-set.
  */
 export class WriteQueues {
   readonly #tails = new Map<string, { tail: Promise<unknown>; last: SessionRecord | undefined }>();
+  /** The last record written under a key whose queue has emptied, most recent last (bounded). */
+  readonly #recent = new Map<string, SessionRecord>();
 
   /**
    * Run `task` after every earlier task on `key` has finished. The task gets the last record
-   * this process wrote under `key` while the queue was busy (or `undefined`), and returns the
-   * record it wrote (or `undefined`).
+   * this process wrote under `key` recently (or `undefined`), and returns the record it wrote
+   * (or `undefined`).
    */
   async run<T>(key: string, task: (last: SessionRecord | undefined) => Promise<{ result: T; wrote?: SessionRecord | undefined }>): Promise<T> {
     let entry = this.#tails.get(key);
     if (entry === undefined) {
-      entry = { tail: Promise.resolve(), last: undefined };
+      entry = { tail: Promise.resolve(), last: this.#recent.get(key) };
+      this.#recent.delete(key);
       this.#tails.set(key, entry);
     }
     const current = entry;
@@ -81,7 +88,15 @@ export class WriteQueues {
     try {
       return await run;
     } finally {
-      if (current.tail === tail) this.#tails.delete(key);
+      if (current.tail === tail) {
+        this.#tails.delete(key);
+        if (current.last !== undefined) this.#remember(key, current.last);
+      }
     }
+  }
+
+  #remember(key: string, record: SessionRecord): void {
+    this.#recent.set(key, record);
+    if (this.#recent.size > RECENT_WRITES) this.#recent.delete(this.#recent.keys().next().value as string);
   }
 }
