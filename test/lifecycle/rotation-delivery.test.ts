@@ -174,6 +174,15 @@ function mountRoutes(app: Express, aborts: Mailbox<Response>, lateSignIns: Mailb
     }
   });
   // signIn once the response is complete (an app that answers first and signs in after).
+  // res.send() starts ending the response (the save runs); signIn in the same tick.
+  app.get('/signin-while-ending', (req, res) => {
+    const session = sessionOf(req);
+    res.send('ok');
+    session.signIn('mallory').then(
+      () => lateSignIns.put({ outcome: 'signed in' }),
+      (error: unknown) => lateSignIns.put({ outcome: error }),
+    );
+  });
   app.get('/signin-after-response', (req, res) => {
     const session = sessionOf(req);
     res.once('finish', () => {
@@ -433,9 +442,21 @@ describe.each(stores)('rotation delivery on %s', (_name, open) => {
     expect(await t.store.inner.listByUser('mallory')).toEqual([]);
   });
 
-  // Fails while src/core/headers.ts records the headers as sent only when they leave before the
-  // save: after a plain res.send() the state stays 'open', so signIn passes its check, deletes the
-  // session (the user is signed out) and its own session is never saved.
+  it('refuses signIn called right after res.send() in the same handler with HEADERS_SENT, and the old session still works', async () => {
+    const t = await setup(open);
+    const old = await signIn(t);
+    t.events.length = 0;
+    const outcome = t.nextLateSignIn();
+    const res = await request(t.url).get('/signin-while-ending').set('Cookie', cookieHeader(old)).expect(200);
+    expect(res.text).toBe('ok');
+    const got = await outcome;
+    expect(isTesseraError(got) ? got.code : got).toBe('HEADERS_SENT');
+    expect(setCookiesNamed(res, DEFAULT_NAME)).toEqual([]);
+    expect((await whoami(t, cookieHeader(old))).body.userId).toBe('alice');
+    expect(types(t)).not.toContain('regenerated');
+    expect(await t.store.inner.listByUser('mallory')).toEqual([]);
+  });
+
   it('refuses signIn after the response was sent (res.send, then signIn) with HEADERS_SENT, and the old session still works', async () => {
     const t = await setup(open);
     const old = await signIn(t);
