@@ -2,8 +2,11 @@
  * The key ring that signs and verifies cookie values, and derives the keys of other purposes.
  * Internal: nothing outside the package can reach a ring, so an app can never mint a cookie.
  *
- * The first secret must be at least 32 bytes. Later, shorter secrets are accepted only to verify
- * express-session cookies (an old `'keyboard cat'` kept while users migrate), never tokens.
+ * Secrets. A strong secret is at least 32 bytes and not obviously repetitive (see
+ * {@link isWeakSecret}). A weak *first* secret (express-session apps and their tests use
+ * `'keyboard cat'`) is accepted outside production with one warning, and refused under
+ * `NODE_ENV=production` and for `encryptData`, whose key would be derived from it. Later weak
+ * secrets are accepted only to verify express-session cookies, never tessera tokens.
  *
  * Cookie value, format 2: `v2.<sid>.<token>.<keyId>.<signature>` where
  * `signature = base64url(HMAC-SHA256(key, "v2.<sid>.<token>.<keyId>"))`. Format 1 (tessera 0.1,
@@ -56,8 +59,10 @@ export type InvalidReason = 'malformed' | 'unknown_key' | 'bad_signature';
 interface Key {
   id: string;
   secret: Buffer;
-  /** False for a short secret kept only to verify express-session cookies during migration. */
+  /** False for a weak secret after the first, kept only to verify express-session cookies. */
   verifiesTokens: boolean;
+  /** A weak secret (see {@link isWeakSecret}). */
+  weak: boolean;
   /** The secret as a string, for express-session compatible signatures. */
   legacySecret: string;
 }
@@ -74,12 +79,19 @@ export class KeyRing {
   readonly #derived = new Map<string, Buffer>();
   /** A key derived from the signing key for session references in events and logs. */
   readonly referenceKey: Buffer;
+  /** Whether the signing secret is weak (accepted outside production only, with a warning). */
+  readonly weak: boolean;
 
-  /** @throws TesseraError `INVALID_OPTION` when a secret is missing, short, or ids collide. */
-  constructor(input: SecretInput) {
+  /**
+   * @param options.production whether weak signing secrets are refused. @default NODE_ENV is 'production'
+   * @throws TesseraError `INVALID_OPTION` when a secret is missing or of the wrong type, ids
+   * collide, or the first secret is weak in production.
+   */
+  constructor(input: SecretInput, options: { production?: boolean } = {}) {
     const list = Array.isArray(input) ? input : [input];
     if (list.length === 0) throw new TesseraError('INVALID_OPTION', 'secret: at least one secret is required');
-    const keys = list.map((item, index) => toKey(item as string | Buffer | KeyDefinition, index));
+    const production = options.production ?? process.env['NODE_ENV'] === 'production';
+    const keys = list.map((item, index) => toKey(item as string | Buffer | KeyDefinition, index, production));
     const byId = new Map<string, Key>();
     for (const key of keys) {
       if (byId.has(key.id)) throw new TesseraError('INVALID_OPTION', `secret: duplicate key id "${key.id}"`);
@@ -87,6 +99,7 @@ export class KeyRing {
     }
     this.#keys = keys;
     this.#byId = byId;
+    this.weak = keys[0]!.weak;
     this.referenceKey = createHmac('sha256', keys[0]!.secret).update('tessera/session-reference').digest();
   }
 
@@ -174,7 +187,7 @@ export class KeyRing {
   }
 }
 
-function toKey(item: string | Buffer | KeyDefinition, index: number): Key {
+function toKey(item: string | Buffer | KeyDefinition, index: number, production: boolean): Key {
   const def: KeyDefinition =
     typeof item === 'string' || Buffer.isBuffer(item) ? { id: derivedId(item), secret: item } : item;
   if (typeof def !== 'object' || def === null || (typeof def.secret !== 'string' && !Buffer.isBuffer(def.secret))) {
@@ -184,18 +197,48 @@ function toKey(item: string | Buffer | KeyDefinition, index: number): Key {
     throw new TesseraError('INVALID_OPTION', `secret[${index}]: key id must be 1-16 characters of [A-Za-z0-9_-]`);
   }
   const secret = typeof def.secret === 'string' ? Buffer.from(def.secret, 'utf8') : Buffer.from(def.secret);
-  const short = secret.length < MIN_SECRET_BYTES;
-  // A short secret after the first is accepted for one purpose only: verifying cookies that
-  // express-session signed with it, so that an app can migrate without logging users out.
-  if (short && index === 0) {
-    throw new TesseraError(
-      'INVALID_OPTION',
-      `secret[${index}]: must be at least ${MIN_SECRET_BYTES} bytes (got ${secret.length}); ` +
-        `generate one with: node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"`,
-    );
+  if (secret.length === 0) throw new TesseraError('INVALID_OPTION', `secret[${index}]: must not be empty`);
+  const weak = isWeakSecret(secret);
+  if (weak && index === 0 && production) {
+    throw new TesseraError('INVALID_OPTION', `secret[${index}]: ${weakness(secret)}, which NODE_ENV=production does not accept; ${GENERATE}`);
   }
   const legacySecret = typeof def.secret === 'string' ? def.secret : secret.toString('utf8');
-  return { id: def.id, secret, legacySecret, verifiesTokens: !short };
+  // A weak secret after the first is accepted for one purpose only: verifying cookies that
+  // express-session signed with it, so that an app can migrate without logging users out.
+  return { id: def.id, secret, legacySecret, verifiesTokens: index === 0 || !weak, weak };
+}
+
+/** How to make a good secret, for error and warning messages. */
+export const GENERATE = `generate one with: node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"`;
+
+/** Fewest bits of entropy (estimated from character frequencies) a strong secret has. */
+const MIN_ESTIMATED_BITS = 100;
+
+/**
+ * Whether a secret is too weak to be trusted alone: shorter than 32 bytes, or so repetitive
+ * that its estimated entropy (Shannon, from its byte frequencies, times its length) is under
+ * 100 bits (32 × `'a'` has none; 32 random bytes have about 160 by this estimate).
+ */
+export function isWeakSecret(secret: Buffer): boolean {
+  return secret.length < MIN_SECRET_BYTES || estimatedBits(secret) < MIN_ESTIMATED_BITS;
+}
+
+/** Why a weak secret is weak, in words. */
+export function weakness(secret: Buffer): string {
+  return secret.length < MIN_SECRET_BYTES
+    ? `the secret is ${secret.length} bytes, fewer than the ${MIN_SECRET_BYTES} a strong one has`
+    : `the secret is too repetitive to be secret (about ${Math.round(estimatedBits(secret))} bits of entropy, fewer than ${MIN_ESTIMATED_BITS})`;
+}
+
+function estimatedBits(secret: Buffer): number {
+  const counts = new Map<number, number>();
+  for (const byte of secret) counts.set(byte, (counts.get(byte) ?? 0) + 1);
+  let perByte = 0;
+  for (const count of counts.values()) {
+    const p = count / secret.length;
+    perByte -= p * Math.log2(p);
+  }
+  return perByte * secret.length;
 }
 
 /** A stable 6-character id for a secret given without one. */

@@ -9,7 +9,7 @@ import type { Store } from '../store/types.js';
 import { resolveCookieOptions, type CookieOptions, type ResolvedCookieOptions } from './cookie.js';
 import { TesseraError } from './errors.js';
 import type { EventListener } from './events.js';
-import { KeyRing, type SecretInput } from './keyring.js';
+import { GENERATE, KeyRing, type SecretInput } from './keyring.js';
 
 const SECOND = 1_000;
 const MINUTE = 60 * SECOND;
@@ -234,6 +234,14 @@ export function resolveOptions(options: SessionOptions, hints: ResolveHints = {}
     now: options.now ?? Date.now,
     onEvent: options.onEvent,
   };
+  if (resolved.keyRing.weak) {
+    if (resolved.encryptData) fail(`secret: encryptData derives its key from the first secret, which is weak; use a strong one: ${GENERATE}`);
+    process.emitWarning(
+      'tessera: the first secret is weak (shorter than 32 bytes, or repetitive). It is accepted because NODE_ENV is not ' +
+        `"production", where it is refused. The session token stays random and is stored hashed, but cookies can be forged cheaply and checked against the store; ${GENERATE}, and put it first.`,
+      { code: 'TESSERA_WEAK_SECRET' },
+    );
+  }
   if (resolved.touchInterval >= resolved.idleTimeout) fail('touchInterval must be smaller than idleTimeout');
   if (resolved.rotateEvery !== Infinity && resolved.rotateEvery <= resolved.rotationGrace + resolved.maxClockSkew) {
     fail('rotateEvery must be longer than rotationGrace + maxClockSkew (a token must outlive its grace window)');

@@ -197,16 +197,35 @@ describe('secret', () => {
     expect(() => session({ secret: [] })).toThrow(/secret/);
   });
 
-  it('refuses a first secret shorter than 32 bytes (tessera)', () => {
-    let error: unknown;
+  it("refuses a weak first secret like 'keyboard cat' under NODE_ENV=production, naming what a strong one is (tessera)", () => {
+    vi.stubEnv('NODE_ENV', 'production');
     try {
-      session({ secret: 'keyboard cat' });
-    } catch (e) {
-      error = e;
+      let error: unknown;
+      try {
+        session({ secret: 'keyboard cat', cookie: { secure: true } });
+      } catch (e) {
+        error = e;
+      }
+      expect(isTesseraError(error, 'INVALID_OPTION')).toBe(true);
+      expect((error as Error).message).toMatch(/12 bytes, fewer than the 32/);
+      expect(() => session({ secret: ['keyboard cat', SECRET], cookie: { secure: true } })).toThrow(/fewer than the 32/);
+    } finally {
+      vi.unstubAllEnvs();
     }
-    expect(isTesseraError(error, 'INVALID_OPTION')).toBe(true);
-    expect((error as Error).message).toMatch(/at least 32 bytes/);
-    expect(() => session({ secret: ['keyboard cat', SECRET] })).toThrow(/at least 32 bytes/);
+  });
+
+  it("accepts 'keyboard cat' outside production, as express-session does (with a warning)", async () => {
+    vi.stubEnv('NODE_ENV', 'development');
+    try {
+      const { app } = createApp({ secret: 'keyboard cat' }, (req, res) => {
+        sess(req)['n'] = 1;
+        res.end('ok');
+      });
+      const res = await request(app).get('/').expect(200, 'ok');
+      expect(sessionCookie(res)?.value).toMatch(TESSERA_VALUE);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 
   it('accepts a short secret after a strong first one', async () => {

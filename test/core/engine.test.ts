@@ -40,10 +40,35 @@ describe('createSessions', () => {
     expect(createSessions(options({ idleTimeout: 2 * MINUTE })).options.touchInterval).toBe(30_000);
   });
 
-  it('refuses a secret shorter than 32 bytes with INVALID_OPTION', () => {
-    for (const secret of ['keyboard cat', 'x'.repeat(31), ['short', SECRET]]) {
-      expect(isTesseraError(constructionError(options({ secret })), 'INVALID_OPTION')).toBe(true);
+  it('refuses a weak first secret (short, or repetitive) under NODE_ENV=production with INVALID_OPTION', () => {
+    vi.stubEnv('NODE_ENV', 'production');
+    for (const secret of ['keyboard cat', 'x'.repeat(31), 'a'.repeat(64), ['short', SECRET]]) {
+      const error = constructionError(options({ secret }));
+      expect(isTesseraError(error, 'INVALID_OPTION')).toBe(true);
+      expect((error as Error).message).toContain('randomBytes(32)');
     }
+  });
+
+  it('accepts a weak first secret outside production, with one warning that says what to do', async () => {
+    vi.stubEnv('NODE_ENV', 'development');
+    const warnings: Array<[string, string | undefined]> = [];
+    const listener = (warning: Error & { code?: string }): void => void warnings.push([warning.message, warning.code]);
+    process.on('warning', listener);
+    try {
+      expect(() => createSessions(options({ secret: 'keyboard cat' }))).not.toThrow();
+      expect(() => createSessions(options({ secret: SECRET }))).not.toThrow();
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+    } finally {
+      process.off('warning', listener);
+    }
+    const weak = warnings.filter(([, code]) => code === 'TESSERA_WEAK_SECRET');
+    expect(weak).toHaveLength(1);
+    expect(weak[0]![0]).toContain('randomBytes(32)');
+  });
+
+  it('refuses a weak first secret with encryptData, whose key would be derived from it, in any environment', () => {
+    vi.stubEnv('NODE_ENV', 'development');
+    expect(isTesseraError(constructionError(options({ secret: 'keyboard cat', encryptData: true })), 'INVALID_OPTION')).toBe(true);
   });
 
   it('accepts a short secret after a long one (kept to verify express-session cookies)', () => {

@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { isTesseraError } from '../../src/core/errors.js';
 import { KeyRing, MIN_SECRET_BYTES } from '../../src/core/keyring.js';
@@ -171,17 +171,28 @@ describe('KeyRing', () => {
     expect(new KeyRing(A).verify(value)).toEqual({ kind: 'invalid', reason: 'malformed' });
   });
 
-  it('throws INVALID_OPTION for a first secret shorter than 32 bytes', () => {
-    for (const secret of [SHORT, 'x'.repeat(MIN_SECRET_BYTES - 1), Buffer.alloc(16), [SHORT, A]]) {
-      expect(isTesseraError(thrown(() => new KeyRing(secret)), 'INVALID_OPTION')).toBe(true);
+  it('throws INVALID_OPTION for a weak first secret in production: shorter than 32 bytes, or repetitive', () => {
+    for (const secret of [SHORT, 'x'.repeat(MIN_SECRET_BYTES - 1), 'x'.repeat(MIN_SECRET_BYTES), 'ab'.repeat(40), Buffer.alloc(32), [SHORT, A]]) {
+      expect(isTesseraError(thrown(() => new KeyRing(secret, { production: true })), 'INVALID_OPTION')).toBe(true);
     }
-    expect(() => new KeyRing('x'.repeat(MIN_SECRET_BYTES))).not.toThrow();
+    expect(() => new KeyRing(A, { production: true })).not.toThrow();
+    expect(() => new KeyRing(randomBytes(32), { production: true })).not.toThrow();
+  });
+
+  it('accepts a weak first secret outside production, marks the ring weak, and signs with it', () => {
+    const ring = new KeyRing(SHORT, { production: false });
+    const identity = newIdentity();
+
+    expect(ring.weak).toBe(true);
+    expect(new KeyRing(A, { production: false }).weak).toBe(false);
+    expect(ring.verify(ring.sign(identity))).toMatchObject({ kind: 'token', identity });
   });
 
   it('counts secret length in UTF-8 bytes, not characters', () => {
-    // 16 characters, 32 bytes: enough. 15 characters, 30 bytes: not.
-    expect(() => new KeyRing('é'.repeat(16))).not.toThrow();
-    expect(isTesseraError(thrown(() => new KeyRing('é'.repeat(15))), 'INVALID_OPTION')).toBe(true);
+    const sixteen = 'éΩжשعßπДאقñλфבهü'; // 16 characters, 32 bytes: enough
+    expect(Buffer.byteLength(sixteen)).toBe(32);
+    expect(() => new KeyRing(sixteen, { production: true })).not.toThrow();
+    expect(isTesseraError(thrown(() => new KeyRing(sixteen.slice(0, 15), { production: true })), 'INVALID_OPTION')).toBe(true);
   });
 
   it('throws INVALID_OPTION for no secret, duplicate key ids, or a malformed key id', () => {
