@@ -83,7 +83,7 @@ const DOMAIN = /^\.?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61
 // RFC 6265 §4.1.1 path-value: printable characters other than ';' (which would start an attribute).
 const PATH = /^\/[\x20-\x3a\x3c-\x7e]*$/;
 /** A probe value as long as the longest cookie value tessera writes. */
-const PROBE_VALUE = `v2.${'A'.repeat(43)}.${'A'.repeat(43)}.${'A'.repeat(16)}.${'A'.repeat(43)}`;
+const PROBE_VALUE = `s:${'A'.repeat(43)}.${'A'.repeat(43)}.${'A'.repeat(16)}.${'+/'.repeat(21)}A`;
 
 /** Apply defaults and refuse unsafe or contradictory combinations. */
 export function resolveCookieOptions(options: CookieOptions = {}): ResolvedCookieOptions {
@@ -194,7 +194,8 @@ export function serializeCookie(
     ...(age !== null && { maxAge: Math.floor(age / 1000), expires: new Date(now + age) }),
     ...(options.partitioned && { partitioned: true }),
     ...(options.priority !== undefined && { priority: options.priority }),
-    encode: String,
+    // Percent-encoded as express-session writes it (`s%3A...`), which every cookie parser reads.
+    encode: encodeURIComponent,
   });
 }
 

@@ -8,12 +8,15 @@
  * `NODE_ENV=production` and for `encryptData`, whose key would be derived from it. Later weak
  * secrets are accepted only to verify express-session cookies, never tessera tokens.
  *
- * Cookie value, format 2: `v2.<sid>.<token>.<keyId>.<signature>` where
- * `signature = base64url(HMAC-SHA256(key, "v2.<sid>.<token>.<keyId>"))`. Format 1 (tessera 0.1,
- * `v1.<token>.<keyId>.<signature>`) is still verified: its token doubles as the session id, so
- * such a session keeps its store key and moves to format 2 on its next rotation. The first key
- * signs; every key verifies; a value verified by a key other than the first is reported so the
- * response can re-sign it. A key removed from the ring ("retired") makes its cookies invalid.
+ * Cookie value, format 2: `s:<sid>.<token>.<keyId>.<signature>`, where the signature is
+ * `HMAC-SHA256(secret, "<sid>.<token>.<keyId>")` in standard base64 without padding. That is
+ * exactly how express-session (through `cookie-signature`) signs its `s:<sid>.<signature>`
+ * values, so tools built for those (cookie-parser's `signedCookies`, code that reads the id after
+ * `s:`) keep working with a drop-in; the three-part payload tells the two apart. Format 1
+ * (tessera 0.1, `v1.<token>.<keyId>.<signature>`) is still verified: its token doubles as the
+ * session id, so such a session keeps its store key. The first key signs; every key verifies; a
+ * value verified by a key other than the first is reported so the response can re-sign it. A
+ * key removed from the ring ("retired") makes its cookies invalid.
  *
  * It also verifies cookies signed by express-session (`s:<sid>.<signature>`, HMAC-SHA256 with
  * standard base64 minus padding, as the `cookie-signature` package writes them), so users who
@@ -124,11 +127,11 @@ export class KeyRing {
     return derived;
   }
 
-  /** The cookie value of an identity, signed with the first key. */
+  /** The cookie value of an identity, signed with the first key (format 2). */
   sign(identity: Identity): string {
     const key = this.#keys[0]!;
-    const payload = `v2.${identity.sid}.${identity.token}.${key.id}`;
-    return `${payload}.${mac(key.secret, payload)}`;
+    const payload = `${identity.sid}.${identity.token}.${key.id}`;
+    return `s:${payload}.${legacyMac(key.secret, payload)}`;
   }
 
   /**
@@ -148,27 +151,31 @@ export class KeyRing {
    */
   verify(value: string, allowLegacy = false): VerifiedValue {
     if (value.length > MAX_VALUE_LENGTH) return { kind: 'invalid', reason: 'malformed' };
-    if (allowLegacy && value.startsWith('s:')) return this.#verifyLegacy(value.slice(2));
-    const parts = value.split('.');
-    let identity: Identity;
-    if (parts[0] === 'v2' && parts.length === 5) {
-      const [, sid, token] = parts as [string, string, string, string, string];
-      if (!isSessionIdShaped(sid) || !isTokenShaped(token)) return { kind: 'invalid', reason: 'malformed' };
-      identity = { sid, token };
-    } else if (parts[0] === 'v1' && parts.length === 4) {
-      const token = parts[1]!;
-      if (!isTokenShaped(token)) return { kind: 'invalid', reason: 'malformed' };
-      identity = { sid: token, token };
-    } else {
-      return { kind: 'invalid', reason: 'malformed' };
+    if (value.startsWith('s:')) {
+      // Ours: `<sid>.<token>.<keyId>.<signature>`. Anything else after `s:` is express-session's
+      // `<sid>.<signature>` (its sid may hold dots, when an app's genid made it so).
+      const parts = value.slice(2).split('.');
+      if (parts.length === 4 && isSessionIdShaped(parts[0]!) && isTokenShaped(parts[1]!)) return this.#verifyToken(parts, 2);
+      return allowLegacy ? this.#verifyLegacy(value.slice(2)) : { kind: 'invalid', reason: 'malformed' };
     }
-    const keyId = parts[parts.length - 2]!;
-    const signature = parts[parts.length - 1]!;
+    if (value.startsWith('v1.')) {
+      const parts = value.split('.');
+      if (parts.length === 4) return this.#verifyToken(parts, 1);
+    }
+    return { kind: 'invalid', reason: 'malformed' };
+  }
+
+  /** Format 2 parts `[sid, token, keyId, signature]`, or format 1 parts `['v1', token, keyId, signature]`. */
+  #verifyToken(parts: string[], format: 1 | 2): VerifiedValue {
+    const [first, second, keyId, signature] = parts as [string, string, string, string];
+    const identity: Identity = format === 2 ? { sid: first, token: second } : { sid: second, token: second };
+    if (!isSessionIdShaped(identity.sid) || !isTokenShaped(identity.token)) return { kind: 'invalid', reason: 'malformed' };
     const key = this.#byId.get(keyId);
     if (key === undefined || !key.verifiesTokens) return { kind: 'invalid', reason: 'unknown_key' };
-    const expected = mac(key.secret, value.slice(0, value.length - signature.length - 1));
+    const payload = `${first}.${second}.${keyId}`;
+    const expected = format === 2 ? legacyMac(key.secret, payload) : mac(key.secret, payload);
     if (!safeEqual(signature, expected)) return { kind: 'invalid', reason: 'bad_signature' };
-    return { kind: 'token', identity, keyId, resign: key !== this.#keys[0], format: parts.length === 5 ? 2 : 1 };
+    return { kind: 'token', identity, keyId, resign: format === 1 || key !== this.#keys[0], format };
   }
 
   /** express-session's format: `<sid>.<base64 HMAC-SHA256 without padding>`, any key verifies. */
@@ -179,10 +186,7 @@ export class KeyRing {
     const signature = signed.slice(dot + 1);
     let valid = false;
     // Check every key (no early exit) so timing does not tell which key matched.
-    for (const key of this.#keys) {
-      const expected = createHmac('sha256', key.legacySecret).update(sid).digest('base64').replace(/=+$/, '');
-      valid = safeEqual(signature, expected) || valid;
-    }
+    for (const key of this.#keys) valid = safeEqual(signature, legacyMac(key.legacySecret, sid)) || valid;
     return valid ? { kind: 'legacy', sid } : { kind: 'invalid', reason: 'bad_signature' };
   }
 }
@@ -248,6 +252,14 @@ function derivedId(secret: string | Buffer): string {
 
 function mac(secret: Buffer, payload: string): string {
   return createHmac('sha256', secret).update(payload).digest('base64url');
+}
+
+/**
+ * `cookie-signature`'s signature: HMAC-SHA256 in standard base64 without `=` padding (a string
+ * secret is its UTF-8 bytes, as in `cookie-signature`).
+ */
+function legacyMac(secret: string | Buffer, payload: string): string {
+  return createHmac('sha256', secret).update(payload).digest('base64').replace(/=+$/, '');
 }
 
 /** Constant-time string comparison (lengths are public: both are fixed-size MACs). */

@@ -7,8 +7,9 @@
  * bearer secret and changes on every rotation; the id stays for the session's life, so the
  * store key stays too.
  *
- * The store only ever sees `base64url(SHA-256(id))` as the key and `base64url(SHA-256(token))`
- * inside the record, so a leaked store dump can be replayed as neither a cookie nor a lookup.
+ * The store keeps a session under its id, and only `base64url(SHA-256(token))` inside the
+ * record: the id is not a credential (a cookie needs the current token too), so a leaked store
+ * dump cannot be replayed as a cookie.
  * @module
  */
 import * as nodeCrypto from 'node:crypto';
@@ -72,11 +73,14 @@ export function sha256(text: string): string {
 }
 
 /**
- * The store key of a session: `base64url(SHA-256(sid))`. It is also the session's public id
- * (`req.sessionID`, the `id` of session lists): safe to show and log, useless as a cookie.
+ * The store key of a session: its id. It is also the session's public id (`req.sessionID`,
+ * the `id` of session lists): safe to show and log, useless as a cookie without the token.
+ *
+ * Sessions made by tessera 0.1 have a 43-character id (their first token, which was a bearer
+ * credential then) and stay where 0.1 stored them, under `base64url(SHA-256(id))`.
  */
 export function storeKeyOf(sid: string): string {
-  return sha256(sid);
+  return sid.length === TOKEN_LENGTH ? sha256(sid) : sid;
 }
 
 /** What a record keeps of a token: `base64url(SHA-256(token))`. */

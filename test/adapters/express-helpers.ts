@@ -2,7 +2,6 @@
  * Shared helpers of the express-session compatibility and migration tests: an Express 5 app
  * with `tessera/express` mounted, Set-Cookie parsing, and small store spies.
  */
-import { createHash } from 'node:crypto';
 import { parseSignedValue } from '../helpers/cookies.js';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Response as TestResponse } from 'supertest';
@@ -130,18 +129,19 @@ export function maxAgeOf(cookie: SetCookie | undefined): number | undefined {
   return typeof value === 'string' ? Number(value) : undefined;
 }
 
-/** The token inside a tessera cookie value `v2.<sid>.<token>.<keyId>.<signature>`. */
+/** The token inside a tessera cookie value `s:<sid>.<token>.<keyId>.<signature>`. */
 export function tokenOf(cookieValue: string): string {
   return parseSignedValue(cookieValue).token;
 }
 
-/** The store key of the session a cookie value names: `base64url(SHA-256(sid))`, as tessera documents it. */
-export function storeKeyOfValue(cookieValue: string): string {
-  return createHash('sha256').update(parseSignedValue(cookieValue).sid).digest('base64url');
-}
+/** The store key of the session a cookie value names: its session id, as tessera documents it. */
+export { storeKeyOfValue } from '../helpers/cookies.js';
 
-/** The tessera cookie value shape: `v2.` + 22-character id + 43-character token + key id + 43-character MAC. */
-export const TESSERA_VALUE = /^v2\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{1,16}\.[A-Za-z0-9_-]{43}$/;
+/**
+ * The tessera cookie value shape, as sent (percent-encoded like express-session's):
+ * `s%3A` + 22-character id + 43-character token + key id + signature (standard base64).
+ */
+export const TESSERA_VALUE = /^s%3A[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{1,16}\.(?:[A-Za-z0-9]|%2B|%2F){43}$/;
 
 /** Count the calls of one method of an object (the original still runs). */
 export function countCalls<T extends object>(target: T, method: keyof T & string): { readonly count: number; reset(): void } {

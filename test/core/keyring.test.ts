@@ -8,7 +8,7 @@ const A = 'first-secret-for-keyring-tests-0123456789';
 const B = 'second-secret-for-keyring-tests-987654321';
 const SHORT = 'keyboard cat';
 
-const VALUE_SHAPE = /^v2\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{1,16}\.[A-Za-z0-9_-]{43}$/;
+const VALUE_SHAPE = /^s:[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{1,16}\.[A-Za-z0-9+/]{43}$/;
 
 function thrown(fn: () => unknown): unknown {
   try {
@@ -24,10 +24,10 @@ function expressSigned(sid: string, secret: string): string {
   return `${sid}.${createHmac('sha256', secret).update(sid).digest('base64').replace(/=+$/, '')}`;
 }
 
-/** A v2 value for an identity signed with `secret` under `keyId`, computed independently. */
+/** A format-2 value for an identity signed with `secret` under `keyId`, as cookie-signature signs. */
 function v2(identity: Identity, keyId: string, secret: string): string {
-  const payload = `v2.${identity.sid}.${identity.token}.${keyId}`;
-  return `${payload}.${createHmac('sha256', secret).update(payload).digest('base64url')}`;
+  const payload = `${identity.sid}.${identity.token}.${keyId}`;
+  return `s:${expressSigned(payload, secret)}`;
 }
 
 /** A tessera 0.1 value for `token`, computed independently. */
@@ -36,8 +36,9 @@ function v1(token: string, keyId: string, secret: string): string {
   return `${payload}.${createHmac('sha256', secret).update(payload).digest('base64url')}`;
 }
 
-function parts(value: string): [string, string, string, string, string] {
-  return value.split('.') as [string, string, string, string, string];
+/** `[sid, token, keyId, signature]` of a format-2 value. */
+function parts(value: string): [string, string, string, string] {
+  return value.slice(2).split('.') as [string, string, string, string];
 }
 
 describe('KeyRing', () => {
@@ -48,38 +49,38 @@ describe('KeyRing', () => {
     expect(ring.verify(ring.sign(identity))).toEqual({ kind: 'token', identity, keyId: ring.signingKeyId, resign: false, format: 2 });
   });
 
-  it('signs values of one constant structure: v2, the session id, the token, the key id, a 43-character signature', () => {
+  it('signs values of one constant structure: s:, the session id, the token, the key id, a 43-character signature', () => {
     const ring = new KeyRing([{ id: 'k2025', secret: A }]);
     const values = Array.from({ length: 50 }, () => ring.sign(newIdentity()));
 
     for (const value of values) {
       expect(value).toMatch(VALUE_SHAPE);
       expect(value).toHaveLength(values[0]!.length);
-      expect(parts(value)[3]).toBe('k2025');
+      expect(parts(value)[2]).toBe('k2025');
     }
   });
 
-  it('signs with HMAC-SHA256 over "v2.<sid>.<token>.<keyId>" (base64url)', () => {
+  it('signs "<sid>.<token>.<keyId>" as express-session\'s cookie-signature does (HMAC-SHA256, base64 without padding)', () => {
     const ring = new KeyRing({ id: 'main', secret: A });
     const identity = newIdentity();
 
     expect(ring.sign(identity)).toBe(v2(identity, 'main', A));
   });
 
-  it('still verifies tessera 0.1 values, whose token is also their session id, and asks for no re-sign', () => {
+  it('still verifies tessera 0.1 values, whose token is also their session id, and asks for a re-sign in the current format', () => {
     const ring = new KeyRing({ id: 'main', secret: A });
     const token = generateToken();
 
-    expect(ring.verify(v1(token, 'main', A))).toEqual({ kind: 'token', identity: { sid: token, token }, keyId: 'main', resign: false, format: 1 });
+    expect(ring.verify(v1(token, 'main', A))).toEqual({ kind: 'token', identity: { sid: token, token }, keyId: 'main', resign: true, format: 1 });
     expect(ring.verify(v1(token, 'main', B))).toEqual({ kind: 'invalid', reason: 'bad_signature' });
   });
 
   it('derives a stable 6-character key id from a secret given without one', () => {
-    const id = parts(new KeyRing(A).sign(newIdentity()))[3];
+    const id = parts(new KeyRing(A).sign(newIdentity()))[2];
 
     expect(id).toMatch(/^[A-Za-z0-9_-]{6}$/);
-    expect(parts(new KeyRing(A).sign(newIdentity()))[3]).toBe(id);
-    expect(parts(new KeyRing(B).sign(newIdentity()))[3]).not.toBe(id);
+    expect(parts(new KeyRing(A).sign(newIdentity()))[2]).toBe(id);
+    expect(parts(new KeyRing(B).sign(newIdentity()))[2]).not.toBe(id);
     expect(new KeyRing(A).signingKeyId).toBe(id);
   });
 
@@ -91,11 +92,11 @@ describe('KeyRing', () => {
 
   it('refuses a tampered signature', () => {
     const ring = new KeyRing(A);
-    const [format, sid, token, keyId, signature] = parts(ring.sign(newIdentity()));
+    const [sid, token, keyId, signature] = parts(ring.sign(newIdentity()));
     const flipped = signature.slice(0, -1) + (signature.endsWith('A') ? 'B' : 'A');
 
-    expect(ring.verify(`${format}.${sid}.${token}.${keyId}.${flipped}`)).toEqual({ kind: 'invalid', reason: 'bad_signature' });
-    expect(ring.verify(`${format}.${sid}.${token}.${keyId}.${signature.slice(0, -1)}`)).toEqual({
+    expect(ring.verify(`s:${sid}.${token}.${keyId}.${flipped}`)).toEqual({ kind: 'invalid', reason: 'bad_signature' });
+    expect(ring.verify(`s:${sid}.${token}.${keyId}.${signature.slice(0, -1)}`)).toEqual({
       kind: 'invalid',
       reason: 'bad_signature',
     });
@@ -103,11 +104,11 @@ describe('KeyRing', () => {
 
   it('refuses a token or a session id swapped under a valid signature', () => {
     const ring = new KeyRing(A);
-    const [format, sid, token, keyId, signature] = parts(ring.sign(newIdentity()));
+    const [sid, token, keyId, signature] = parts(ring.sign(newIdentity()));
     const other = newIdentity();
 
-    expect(ring.verify(`${format}.${sid}.${other.token}.${keyId}.${signature}`)).toEqual({ kind: 'invalid', reason: 'bad_signature' });
-    expect(ring.verify(`${format}.${other.sid}.${token}.${keyId}.${signature}`)).toEqual({ kind: 'invalid', reason: 'bad_signature' });
+    expect(ring.verify(`s:${sid}.${other.token}.${keyId}.${signature}`)).toEqual({ kind: 'invalid', reason: 'bad_signature' });
+    expect(ring.verify(`s:${other.sid}.${token}.${keyId}.${signature}`)).toEqual({ kind: 'invalid', reason: 'bad_signature' });
   });
 
   it('refuses a value naming a key id it does not hold', () => {
@@ -159,8 +160,8 @@ describe('KeyRing', () => {
     ['an empty string', ''],
     ['a bare token', generateToken()],
     ['another format version', `v3.${generateToken()}.abc.${'x'.repeat(43)}`],
-    ['a v2 value with too few parts', `v2.${generateToken()}.abc.${'x'.repeat(43)}`],
-    ['a v2 value with a session id of the wrong length', `v2.abc.${generateToken()}.abc.${'x'.repeat(43)}`],
+    ['a signed value with too many parts', `s:${newIdentity().sid}.${generateToken()}.abc.def.${'x'.repeat(43)}`],
+    ['a signed value with a session id of the wrong length', `s:abc.${generateToken()}.abc.${'x'.repeat(43)}`],
     ['too few parts', `v1.${generateToken()}.abc`],
     ['too many parts', `v1.${generateToken()}.abc.def.ghi`],
     ['a short token', `v1.abc.abc.${'x'.repeat(43)}`],

@@ -9,7 +9,7 @@
  *
  * The expected outcome of every header is computed by {@link expectedOutcome}, a model written
  * from the documented format (RFC 6265 pairs trimmed of SP and HTAB only, the
- * `v2.<sid>.<token>.<keyId>.<HMAC>` format, tessera 0.1's `v1.<token>.<keyId>.<HMAC>`, and
+ * `s:<sid>.<token>.<keyId>.<sig>` format, tessera 0.1's `v1.<token>.<keyId>.<HMAC>`, and
  * express-session's `s:<sid>.<sig>`), which recomputes the HMACs itself. The corpus lines carry a human
  * annotation that is checked against both the model and the implementation.
  *
@@ -160,9 +160,13 @@ async function mintSession(store: Store, secret: KeyDefinition[], owner: string)
   return cookieValueOf(rs.responseHeaders());
 }
 
-/** A v2 value for (sid, token) signed with `secret` under `kid`, computed independently. */
+/** A format-2 value for (sid, token) signed with `secret` under `kid`, computed independently. */
 const signV2 = (sid: string, token: string, kid: string, secret: string): string =>
-  `v2.${sid}.${token}.${kid}.${hmac(secret, `v2.${sid}.${token}.${kid}`)}`;
+  `s:${sid}.${token}.${kid}.${legacySignature(secret, `${sid}.${token}.${kid}`)}`;
+
+/** `[sid, token, kid, sig]` of a format-2 cookie value as the server set it (percent-encoded). */
+const partsOf = (value: string): [string, string, string, string] =>
+  decodeURIComponent(value).slice(2).split('.') as [string, string, string, string];
 
 /**
  * A session stored the way tessera 0.1 stored it (under SHA-256 of its one token, with no token
@@ -185,18 +189,18 @@ async function mintAll(store: Store, seedLegacy: (sid: string) => void): Promise
   const retired = await mintSession(store, [{ id: 'k0', secret: SECRET_K0 }], 'retired');
   // A stored session whose value is "signed" by the weak secret, which must never verify tokens.
   const weakValue = await mintSession(store, [{ id: 'x', secret: SECRET_K2 }], 'weak');
-  const [, weakSid, weakToken] = weakValue.split('.') as [string, string, string];
+  const [weakSid, weakToken] = partsOf(weakValue);
   const weak = signV2(weakSid, weakToken, 'weak', WEAK);
   const unknown = signV2(randomBytes(16).toString('base64url'), randomBytes(32).toString('base64url'), 'k2', SECRET_K2);
   const v1 = await mintV1Session(store, 'v1');
   const lsid = randomBytes(24).toString('base64url');
   const lsig = legacySignature(WEAK, lsid);
   seedLegacy(lsid);
-  const [, sid, token, kid, sig] = valid.split('.') as [string, string, string, string, string];
-  const [, osid, otoken, okid, osig] = old.split('.') as [string, string, string, string, string];
+  const [sid, token, kid, sig] = partsOf(valid);
+  const [osid, otoken, okid, osig] = partsOf(old);
   const owners = new Map<string, string>([[v1.token, 'v1']]);
   for (const [value, owner] of [[valid, 'valid'], [old, 'old'], [retired, 'retired'], [weakValue, 'weak']] as const) {
-    owners.set(value.split('.')[1]!, owner);
+    owners.set(partsOf(value)[0], owner);
   }
   return {
     values: {
@@ -250,7 +254,9 @@ function expectedOutcome(header: string | readonly string[] | undefined, minted:
   if (found.kind !== 'present') return found;
   const value = found.value;
   if (value.length > MAX_VALUE) return { kind: 'invalid', reason: 'malformed' };
-  if (legacy && value.startsWith('s:')) {
+  const parts = value.startsWith('s:') ? value.slice(2).split('.') : value.split('.');
+  const ours = value.startsWith('s:') && parts.length === 4 && /^(?:[A-Za-z0-9_-]{22}|[A-Za-z0-9_-]{43})$/.test(parts[0]!) && /^[A-Za-z0-9_-]{43}$/.test(parts[1]!);
+  if (legacy && value.startsWith('s:') && !ours) {
     const dot = value.lastIndexOf('.');
     if (dot <= 2) return { kind: 'invalid', reason: 'malformed' };
     const sid = value.slice(2, dot);
@@ -260,27 +266,29 @@ function expectedOutcome(header: string | readonly string[] | undefined, minted:
     }
     return { kind: 'legacy', sid, found: minted.legacySids.has(sid) };
   }
-  const parts = value.split('.');
   let sid: string;
   let token: string;
-  if (parts.length === 5 && parts[0] === 'v2') {
-    [, sid, token] = parts as [string, string, string];
-    if (!/^(?:[A-Za-z0-9_-]{22}|[A-Za-z0-9_-]{43})$/.test(sid)) return { kind: 'invalid', reason: 'malformed' };
-  } else if (parts.length === 4 && parts[0] === 'v1') {
+  let format: 1 | 2;
+  if (ours) {
+    [sid, token] = parts as [string, string];
+    format = 2;
+  } else if (value.startsWith('v1.') && parts.length === 4 && /^[A-Za-z0-9_-]{43}$/.test(parts[1]!)) {
     token = sid = parts[1]!;
+    format = 1;
   } else {
     return { kind: 'invalid', reason: 'malformed' };
   }
-  if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return { kind: 'invalid', reason: 'malformed' };
-  const kid = parts[parts.length - 2]!;
-  const signature = parts[parts.length - 1]!;
+  const kid = parts[2]!;
+  const signature = parts[3]!;
   const secret = TOKEN_SECRETS.get(kid);
   if (secret === undefined) return { kind: 'invalid', reason: 'unknown_key' };
-  if (hmac(secret, parts.slice(0, -1).join('.')) !== signature) return { kind: 'invalid', reason: 'bad_signature' };
+  const expected = format === 2 ? legacySignature(secret, `${sid}.${token}.${kid}`) : hmac(secret, `v1.${token}.${kid}`);
+  if (expected !== signature) return { kind: 'invalid', reason: 'bad_signature' };
   const owner = minted.owners.get(sid);
-  const key = storeKey(sid);
+  // Sessions are stored under their id; a tessera 0.1 session (43-character id) under its hash.
+  const key = sid.length === 43 ? storeKey(sid) : sid;
   if (owner === undefined) return { kind: 'unknown', key };
-  return { kind: 'valid', key, owner, resign: kid !== 'k2' };
+  return { kind: 'valid', key, owner, resign: kid !== 'k2' || format === 1 };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -338,7 +346,7 @@ function check(observation: Observation, expected: Expected, minted: Minted): vo
       });
       if (expected.resign) {
         expect(setting).toHaveLength(1);
-        expect(setting[0]).toMatch(new RegExp(`^${NAME.replace('.', '\\.')}=v2\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{43}\\.k2\\.`));
+        expect(setting[0]).toMatch(new RegExp(`^${NAME.replace('.', '\\.')}=s%3A(?:[A-Za-z0-9_-]{22}|[A-Za-z0-9_-]{43})\\.[A-Za-z0-9_-]{43}\\.k2\\.`));
       } else {
         expect(setCookies).toEqual([]);
       }
@@ -726,14 +734,14 @@ function forgedValue(values: Record<string, string>, unit: fc.Arbitrary<string>)
   );
   const tessera = fc
     .tuple(
-      fc.constantFrom('v2', 'v2', 'v2', 'V2', 'v1', 'v3', '', 'v2v2', ' v2'),
+      fc.constantFrom('s:', 's:', 's:', 's%3A', 'S:', 'v1.', 'v2.', '', 's:s:', ' s:'),
       fc.option(sidPart, { nil: undefined, freq: 4 }),
       part([token!, otoken!]),
       fc.oneof(fc.constantFrom('k2', 'k1', 'k0', 'K2', 'weak', '__proto__', 'constructor', 'toString', '', 'k2 '), junk(unit, 4)),
       part([sig!, osig!]),
       fc.array(junk(unit, 4), { maxLength: 2 }),
     )
-    .map(([version, i, t, kid, s, extra]) => [version, ...(i === undefined ? [] : [i]), t, kid, s, ...extra].join('.'));
+    .map(([version, i, t, kid, s, extra]) => version + [...(i === undefined ? [] : [i]), t, kid, s, ...extra].join('.'));
   const legacy = fc
     .tuple(fc.constantFrom('s:', 's%3A', 's%3a', 'S:', ''), part([lsid!]), part([lsig!, sig!]))
     .map(([prefix, sid, s]) => `${prefix}${sid}.${s}`);
@@ -768,7 +776,7 @@ function mutation(unit: fc.Arbitrary<string>, nasty: fc.Arbitrary<string>): fc.A
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('extend' as const), text: junk(fc.oneof(char(B64URL), nasty, unit).filter((c) => c.trim() === c && c !== ';'), 6), front: fc.boolean() }) },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('recase' as const), mask: fc.integer({ min: 1 }) }) },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('kid' as const), kid: fc.oneof(fc.constantFrom('k0', 'k1', 'k2', 'K2', 'k', 'weak', '__proto__', 'constructor', 'prototype', 'valueOf', '', 'k2 ', 'k2\0'), junk(unit, 4)) }) },
-    { weight: 1, arbitrary: fc.record({ kind: fc.constant('version' as const), version: fc.constantFrom('v1', 'V2', 'v3', '', 'v2v2', 'v', '2') }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('version' as const), version: fc.constantFrom('v1', 'V2', 'v3', '', 'S', 'S%3A', 's:s%3A') }) },
     { weight: 1, arbitrary: fc.constant({ kind: 'swap' as const }) },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('percent' as const), mask: fc.integer({ min: 1 }), lower: fc.boolean() }) },
     { weight: 1, arbitrary: fc.constant({ kind: 'none' as const }) },
@@ -776,7 +784,9 @@ function mutation(unit: fc.Arbitrary<string>, nasty: fc.Arbitrary<string>): fc.A
 }
 
 /** Apply a mutation. `breaking`: the result must not verify; otherwise it must still verify. */
-function mutate(value: string, m: Mutation, other: string): { value: string; breaking: boolean } {
+function mutate(encoded: string, m: Mutation, other: string): { value: string; breaking: boolean } {
+  // Mutate the value as the cookie reader sees it once decoded (a recased "%3A" is still ":").
+  const value = decodeURIComponent(encoded);
   const parts = value.split('.');
   switch (m.kind) {
     case 'flip': {
@@ -807,14 +817,14 @@ function mutate(value: string, m: Mutation, other: string): { value: string; bre
       return { value: swapped, breaking: swapped !== value };
     }
     case 'percent': {
-      const encoded = [...value]
+      const percent = [...value]
         .map((c, i) => {
           if (((m.mask >>> (i % 31)) & 1) === 0) return c;
           const hex = `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`;
           return m.lower ? hex.toLowerCase() : hex;
         })
         .join('');
-      return { value: encoded, breaking: false };
+      return { value: percent, breaking: false };
     }
     case 'none':
       return { value, breaking: false };

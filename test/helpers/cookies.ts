@@ -72,9 +72,9 @@ export function cookieHeader(cookie: SetCookie): string {
   return `${cookie.name}=${cookie.value}`;
 }
 
-/** The parts of a tessera cookie value `v2.<sid>.<token>.<keyId>.<signature>`. */
+/** The parts of a tessera cookie value `s:<sid>.<token>.<keyId>.<signature>`. */
 export interface SignedValue {
-  format: string;
+  format: 's' | 'v1';
   /** The session id (for a tessera 0.1 `v1` value: its token). */
   sid: string;
   token: string;
@@ -82,16 +82,20 @@ export interface SignedValue {
   signature: string;
 }
 
-/** Split a tessera cookie value (`v2`, or tessera 0.1's `v1`); throws if it is neither. */
+/** Split a tessera cookie value (`s:` format 2, or tessera 0.1's `v1`); throws if it is neither. */
 export function parseSignedValue(value: string): SignedValue {
-  const parts = decodeURIComponent(value).split('.');
-  if (parts.length === 5 && parts[0] === 'v2') {
-    const [format, sid, token, keyId, signature] = parts as [string, string, string, string, string];
-    return { format, sid, token, keyId, signature };
+  const decoded = decodeURIComponent(value);
+  if (decoded.startsWith('s:')) {
+    const parts = decoded.slice(2).split('.');
+    if (parts.length === 4) {
+      const [sid, token, keyId, signature] = parts as [string, string, string, string];
+      return { format: 's', sid, token, keyId, signature };
+    }
   }
+  const parts = decoded.split('.');
   if (parts.length === 4 && parts[0] === 'v1') {
-    const [format, token, keyId, signature] = parts as [string, string, string, string];
-    return { format, sid: token, token, keyId, signature };
+    const [, token, keyId, signature] = parts as [string, string, string, string];
+    return { format: 'v1', sid: token, token, keyId, signature };
   }
   throw new Error(`not a tessera cookie value: ${value}`);
 }
@@ -101,9 +105,13 @@ export function sha256Base64url(text: string): string {
   return createHash('sha256').update(text).digest('base64url');
 }
 
-/** The store key (and public id) of the session a cookie value names: `base64url(SHA-256(sid))`. */
+/**
+ * The store key (and public id) of the session a cookie value names: its id (a tessera 0.1
+ * session's 43-character id is stored under `base64url(SHA-256(id))`).
+ */
 export function storeKeyOfValue(value: string): string {
-  return sha256Base64url(parseSignedValue(value).sid);
+  const { sid } = parseSignedValue(value);
+  return sid.length === 43 ? sha256Base64url(sid) : sid;
 }
 
 /**
