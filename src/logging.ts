@@ -16,11 +16,13 @@ export interface LevelLogger {
 }
 
 /** Events that deserve attention rather than routine auditing. */
-const WARNING_EVENTS = new Set<SessionEvent['type']>(['invalid_token', 'store_error', 'revoked']);
+const WARNING_EVENTS = new Set<SessionEvent['type']>(['invalid_token', 'invalid_record', 'store_error', 'revoked', 'reuse_detected', 'setup_warning']);
 
 /**
- * An `onEvent` listener that writes each event as one structured log line: `warn` for invalid
- * tokens, store errors and revocations, `info` for the rest. The object is the event itself
+ * An `onEvent` listener that writes each event as one structured log line: `warn` for cookies
+ * tessera did not issue, corrupt records, store errors, revocations, replays and setup
+ * warnings; `info` for the rest (a `stale_cookie`, a browser returning after its session
+ * ended, is routine). The object is the event itself
  * (`type`, `time`, `sessionRef`, `userId`, `ip`, `userAgent`, `method`, `path`, `reason`, ...)
  * under the key `session`.
  * @example

@@ -29,14 +29,29 @@ export interface CommitHooks {
   headers(beforeSave: boolean): ResponseHeaders;
   /**
    * The save or the session's headers failed. `headersSent` tells whether the app's status
-   * and headers already left. The hook must see that a response is sent: it may call
-   * `fallback(status)` to send a short plain-text error itself.
+   * and headers already left. The hook must see that a response is sent: it may send the
+   * response the app wrote (`respond.asTheAppWrote()`), or a short plain-text error
+   * (`respond.withStatus(status)`), or leave it to whatever handles the error it passes on.
    */
-  onError(error: unknown, headersSent: boolean, fallback: (status: number) => void): void;
+  onError(error: unknown, headersSent: boolean, respond: Responses): void;
+}
+
+/** What {@link CommitHooks.onError} may send. */
+export interface Responses {
+  /** End the response as the app asked (its status, headers and body; no session headers). */
+  asTheAppWrote(): void;
+  /** Replace the app's body with a short plain-text error of this status. */
+  withStatus(status: number): void;
 }
 
 type End = ServerResponse['end'];
 type WriteHead = ServerResponse['writeHead'];
+type SetHeader = ServerResponse['setHeader'];
+
+/** Node's error for a header change after the headers went out (the same code and message). */
+function headersSentError(): Error {
+  return Object.assign(new Error('Cannot set headers after they are sent to the client'), { code: 'ERR_HTTP_HEADERS_SENT' });
+}
 
 /** Headers that describe the app's body, dropped when an error response replaces that body. */
 const REPRESENTATION_HEADERS = [
@@ -56,6 +71,8 @@ const REPRESENTATION_HEADERS = [
 export function commitBeforeEnd(res: ServerResponse, hooks: CommitHooks): void {
   const originalEnd = res.end as (...args: unknown[]) => ServerResponse;
   const originalWriteHead = res.writeHead as (...args: unknown[]) => ServerResponse;
+  const originalSetHeader = res.setHeader;
+  const setHeader = (name: string, value: number | string | readonly string[]): void => void originalSetHeader.call(res, name, value);
   let saved = false;
   let headersApplied = false;
   /** `open`: end() not called yet; `saving`: the first end() waits for the save; `done`: pass through. */
@@ -67,8 +84,8 @@ export function commitBeforeEnd(res: ServerResponse, hooks: CommitHooks): void {
     headersApplied = true;
     try {
       for (const [name, value] of hooks.headers(!saved)) {
-        if (name.toLowerCase() === 'set-cookie') appendSetCookie(res, value);
-        else res.setHeader(name, value);
+        if (name.toLowerCase() === 'set-cookie') appendSetCookie(res, setHeader, value);
+        else setHeader(name, value);
       }
       return undefined;
     } catch (error) {
@@ -84,8 +101,8 @@ export function commitBeforeEnd(res: ServerResponse, hooks: CommitHooks): void {
     // Replace the body the app meant to send; keep its other headers (CSP, HSTS, ...).
     for (const name of REPRESENTATION_HEADERS) res.removeHeader(name);
     res.statusCode = status;
-    res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-    res.setHeader('Cache-Control', 'no-store');
+    setHeader('Content-Type', 'text/plain; charset=utf-8');
+    setHeader('Cache-Control', 'no-store');
     originalEnd.call(res, status === 503 ? 'Service Unavailable' : 'Internal Server Error');
   };
 
@@ -93,27 +110,40 @@ export function commitBeforeEnd(res: ServerResponse, hooks: CommitHooks): void {
     phase = 'done';
     headersApplied = true; // no session headers on a failed save
     const sent = res.headersSent;
+    const respond: Responses = {
+      asTheAppWrote: () => {
+        if (!res.writableEnded) originalEnd.apply(res, args);
+      },
+      withStatus: fallback,
+    };
     try {
-      hooks.onError(error, sent, fallback);
+      hooks.onError(error, sent, respond);
     } catch {
       fallback(500);
     }
     // The app's status and headers are gone: finish its response as it meant to.
-    if (sent && !res.writableEnded) originalEnd.apply(res, args);
+    if (sent) respond.asTheAppWrote();
   };
+
+  // After the app ended the response, its headers are as good as sent (express-session sends
+  // them then): a change now fails as Node's own would, instead of going out with the response.
+  res.setHeader = function setHeaderWhileSaving(this: ServerResponse, name: string, value: number | string | readonly string[]) {
+    if (phase === 'saving') throw headersSentError();
+    return originalSetHeader.call(this, name, value);
+  } as SetHeader;
 
   res.writeHead = function writeHead(this: ServerResponse, ...args: unknown[]) {
     // Headers passed to writeHead would replace ours: move them onto the response first.
     const headersAt = typeof args[1] === 'string' ? 2 : 1;
     const given = args[headersAt];
     if (typeof given === 'object' && given !== null && !res.headersSent) {
-      setAll(res, given as Record<string, unknown> | unknown[]);
+      setAll(res, given as Record<string, unknown> | unknown[], setHeader);
       args = args.slice(0, headersAt);
     }
     // Failing here cannot stop a response that is being written: send it without the
     // session's headers, and report the error once the response ends.
     const error = phase === 'done' ? undefined : applyHeaders();
-    if (error !== undefined) queueMicrotask(() => hooks.onError(error, true, () => {}));
+    if (error !== undefined) queueMicrotask(() => hooks.onError(error, true, { asTheAppWrote: () => {}, withStatus: () => {} }));
     return originalWriteHead.apply(this, args);
   } as WriteHead;
 
@@ -148,23 +178,23 @@ export function commitBeforeEnd(res: ServerResponse, hooks: CommitHooks): void {
 }
 
 /** Apply a writeHead headers argument (an object, or a flat [name, value, ...] array). */
-function setAll(res: ServerResponse, headers: Record<string, unknown> | unknown[]): void {
+function setAll(res: ServerResponse, headers: Record<string, unknown> | unknown[], setHeader: (name: string, value: number | string | readonly string[]) => void): void {
   const pairs: Array<[string, unknown]> = Array.isArray(headers)
     ? Array.from({ length: Math.floor(headers.length / 2) }, (_, i) => [String(headers[2 * i]), headers[2 * i + 1]])
     : Object.entries(headers);
   for (const [name, value] of pairs) {
     if (value === undefined) continue;
     if (name.toLowerCase() === 'set-cookie') {
-      for (const cookie of Array.isArray(value) ? value : [value]) appendSetCookie(res, String(cookie));
+      for (const cookie of Array.isArray(value) ? value : [value]) appendSetCookie(res, setHeader, String(cookie));
     } else {
-      res.setHeader(name, value as string | number | readonly string[]);
+      setHeader(name, value as string | number | readonly string[]);
     }
   }
 }
 
-function appendSetCookie(res: ServerResponse, value: string): void {
+function appendSetCookie(res: ServerResponse, setHeader: (name: string, value: string | readonly string[]) => void, value: string): void {
   const existing = res.getHeader('Set-Cookie');
-  if (existing === undefined) res.setHeader('Set-Cookie', value);
-  else if (Array.isArray(existing)) res.setHeader('Set-Cookie', [...existing, value]);
-  else res.setHeader('Set-Cookie', [String(existing), value]);
+  if (existing === undefined) setHeader('Set-Cookie', value);
+  else if (Array.isArray(existing)) setHeader('Set-Cookie', [...existing, value]);
+  else setHeader('Set-Cookie', [String(existing), value]);
 }

@@ -8,12 +8,17 @@ import type { SessionContext } from './context.js';
 import { TesseraError } from './errors.js';
 import type { SessionHandle } from './handle.js';
 import { storeExpiry } from './policy.js';
-import type { RequestInfo } from './request.js';
+import { cookieDeliverable, cookieOptionsOf, type RequestInfo } from './request.js';
 import type { RecordFields, RequestState } from './request-state.js';
 import { tokenHashOf } from './token.js';
 
-/** Whether a session that is not stored yet has anything worth storing. */
-export function worthStoring(ctx: SessionContext, state: RequestState, data: SessionHandle): boolean {
+/**
+ * Whether a session that is not stored yet has anything worth storing, and a cookie that can
+ * reach the client (a new session whose cookie the browser would drop would only leave an
+ * orphan record behind).
+ */
+export function worthStoring(ctx: SessionContext, request: RequestInfo, state: RequestState, data: SessionHandle): boolean {
+  if (!cookieDeliverable(cookieOptionsOf(ctx.options.cookie, request), request)) return false;
   return data.size > 0 || state.fields.userId !== null || ctx.options.saveUninitialized || state.forceWrite;
 }
 
@@ -27,7 +32,7 @@ export async function commit(ctx: SessionContext, request: RequestInfo, state: R
   if (!state.stored) {
     // A session whose headers left without its cookie cannot be reached by the client: storing
     // it would only leave an orphan behind.
-    if (!worthStoring(ctx, state, data) || state.headers === 'sent-without-cookie') return;
+    if (!worthStoring(ctx, request, state, data) || state.headers === 'sent-without-cookie') return;
     await create(ctx, request, state, data, now);
     return;
   }
@@ -65,6 +70,8 @@ const BACKOFF_CAP_MS = 64;
 async function write(ctx: SessionContext, request: RequestInfo, state: RequestState, data: SessionHandle, now: number): Promise<void> {
   const changes = data.changes();
   const mine = state.fields;
+  // Not a forced write alone (express-session's `resave`): that stores, but sends no cookie.
+  const changed = changes.size > 0 || state.fieldsChanged;
   // Writes from this process take turns: each starts from what the one before it wrote, so
   // only writers in other processes can make the compare-and-set fail.
   await ctx.writes.run(state.key, async (last) => {
@@ -74,7 +81,8 @@ async function write(ctx: SessionContext, request: RequestInfo, state: RequestSt
       const record = recordOf(ctx, fields, data);
       if (await ctx.gateway.write(state.key, record, state.fields.version, request)) {
         stored(state, data, record);
-        if (cookieMaxAge(ctx, state) !== null && state.identity !== null) state.cookie = 'set';
+        // A persistent cookie's expiry moves with the session's, when the session changed.
+        if (changed && cookieMaxAge(ctx, request, state) !== null && state.identity !== null) state.cookie = 'set';
         return { result: undefined, wrote: record };
       }
       await backoff(attempt);
@@ -92,11 +100,11 @@ async function write(ctx: SessionContext, request: RequestInfo, state: RequestSt
 
 async function touch(ctx: SessionContext, request: RequestInfo, state: RequestState, data: SessionHandle, now: number): Promise<void> {
   const lastSeenAt = Math.max(state.fields.lastSeenAt, now);
-  const expiresAt = storeExpiry({ ...state.fields, lastSeenAt }, ctx.options);
+  const expiresAt = storeExpiry({ ...state.fields, lastSeenAt }, ctx.options, ctx.gateway.expiryGraceMs);
   if (await ctx.gateway.touch(state.key, lastSeenAt, expiresAt, request)) {
     state.fields = { ...state.fields, lastSeenAt };
     state.forceTouch = false;
-    if (cookieMaxAge(ctx, state) !== null && state.identity !== null) state.cookie = 'set';
+    if (cookieMaxAge(ctx, request, state) !== null && state.identity !== null) state.cookie = 'set';
   } else {
     ended(state, data);
   }
@@ -141,16 +149,16 @@ function ended(state: RequestState, data: SessionHandle): void {
 
 /** The record to store for these fields and data. */
 function recordOf(ctx: SessionContext, fields: RecordFields, data: SessionHandle): SessionRecord {
-  const record: SessionRecord = { ...fields, expiresAt: storeExpiry(fields, ctx.options), data: data.snapshot() };
+  const record: SessionRecord = { ...fields, expiresAt: storeExpiry(fields, ctx.options, ctx.gateway.expiryGraceMs), data: data.snapshot() };
   if (record.idleTimeoutMs === undefined) delete record.idleTimeoutMs;
   if (record.cookieMaxAgeMs === undefined) delete record.cookieMaxAgeMs;
   return record;
 }
 
 /** The lifetime of this session's persistent cookie in ms, or `null` for a browser-session cookie. */
-export function cookieMaxAge(ctx: SessionContext, state: RequestState): number | null {
+export function cookieMaxAge(ctx: SessionContext, request: RequestInfo, state: RequestState): number | null {
   const own = state.fields.cookieMaxAgeMs;
-  return own === undefined ? ctx.options.cookie.maxAge : own;
+  return own === undefined ? cookieOptionsOf(ctx.options.cookie, request).maxAge : own;
 }
 
 /** Wait a random time up to `BACKOFF_BASE_MS · 2^attempt` (at most `BACKOFF_CAP_MS`) ms. */

@@ -66,10 +66,24 @@ export function isTesseraError(value: unknown, code?: TesseraErrorCode): value i
 }
 
 /**
- * Wrap any failure of a store call as `STORE_UNAVAILABLE`, keeping the original as `cause`.
- * The message never includes the cause's text, which may carry connection strings.
+ * Wrap any failure of a store call as `STORE_UNAVAILABLE`, keeping the original as `cause`. The
+ * message is the cause's own (what express-session hands to `next(err)`), with anything that
+ * looks like a credential removed (see {@link sanitise}); `expose` is false, so Express's
+ * error handler never shows it to clients.
  */
 export function storeUnavailable(cause: unknown): TesseraError {
   if (isTesseraError(cause)) return cause;
-  return new TesseraError('STORE_UNAVAILABLE', 'The session store is unavailable', { cause });
+  const message = cause instanceof Error && cause.message !== '' ? sanitise(cause.message) : 'The session store is unavailable';
+  return new TesseraError('STORE_UNAVAILABLE', message, { cause });
+}
+
+/**
+ * A driver's error message without what may be a credential: URLs lose their user info, and
+ * `password=...`-like pairs their value. Bounded to 200 characters.
+ */
+export function sanitise(message: string): string {
+  return message
+    .replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s@]*@/gi, '$1***@')
+    .replace(/\b(password|passwd|pwd|secret|token|auth)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;]+)/gi, '$1$2***')
+    .slice(0, 200);
 }

@@ -59,6 +59,13 @@ export type SessionEvent = EventBase &
     | { type: 'stale_cookie' }
     /** A stored record that cannot be read as a session (corrupt or edited): removed, and no session. */
     | { type: 'invalid_record'; reason: 'undecodable' | 'invalid_fields' }
+    /**
+     * Sent once per engine when the setup looks wrong: a `Secure` cookie asked for on a request
+     * that came over plain HTTP from another host (`secure_cookie_over_http`: the browser would
+     * drop it, so nobody keeps a session), or `X-Forwarded-Proto: https` from a proxy the app does
+     * not trust (`untrusted_forwarded_proto`: set Express's `trust proxy`, or `proxy: true`).
+     */
+    | { type: 'setup_warning'; reason: 'secure_cookie_over_http' | 'untrusted_forwarded_proto' }
     | {
         type: 'store_error';
         /** The store method that failed: `get`, `set`, `touch`, `delete`, ... */

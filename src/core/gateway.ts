@@ -7,11 +7,12 @@
  */
 import type { SessionRecord, Store, UserSessionEntry } from '../store/types.js';
 import { isSessionRecord } from '../store/types.js';
-import { storeUnavailable, type TesseraError } from './errors.js';
+import { sanitise, storeUnavailable, type TesseraError } from './errors.js';
 import type { Emit } from './events.js';
 import type { KeyRing } from './keyring.js';
 import type { RequestInfo } from './request.js';
 import { isSealed, openData, sealData } from './seal.js';
+import { EXPIRED_RECORD_GRACE_MS } from './policy.js';
 
 /** What the gateway needs from the resolved options. */
 export interface GatewayOptions {
@@ -40,6 +41,12 @@ export class StoreGateway {
     this.#encrypt = options.encryptData;
     this.#keyRing = options.keyRing;
     this.#emit = emit;
+  }
+
+  /** How long past a deadline the store keeps a record, in ms (the store's `expiryGraceMs`). */
+  get expiryGraceMs(): number {
+    const grace = this.#store.expiryGraceMs;
+    return typeof grace === 'number' && Number.isFinite(grace) && grace >= 0 ? grace : EXPIRED_RECORD_GRACE_MS;
   }
 
   /**
@@ -157,13 +164,3 @@ export class StoreGateway {
   }
 }
 
-/**
- * A driver's error message without what may be a credential: URLs lose their user info, and
- * `password=...`-like pairs their value. Bounded to 200 characters.
- */
-export function sanitise(message: string): string {
-  return message
-    .replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s@]*@/gi, '$1***@')
-    .replace(/\b(password|passwd|pwd|secret|token|auth)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;]+)/gi, '$1$2***')
-    .slice(0, 200);
-}

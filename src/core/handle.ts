@@ -49,11 +49,21 @@ export class SessionHandle {
     return value as T;
   }
 
-  /** Set a key. Setting `undefined` deletes it (JSON cannot hold `undefined`). */
+  /**
+   * Set a key. Setting `undefined` deletes it (JSON cannot hold `undefined`). Setting a key to
+   * the primitive value it already holds is not a change (`req.session.user = 'bob'` on every
+   * request writes nothing); an object is watched for changes from its first read.
+   */
   set(key: string, value: unknown): void {
     if (value === undefined) {
       this.delete(key);
       return;
+    }
+    const current = this.#data[key];
+    if (Object.is(current, value) && Object.hasOwn(this.#data, key)) {
+      if (typeof value !== 'object' || value === null) return;
+      // The same object again: its own changes show against the snapshot of its first read.
+      if (this.#snapshots.has(key) || this.#written.has(key)) return;
     }
     this.#assign(key, value);
     this.#plain.add(key);

@@ -8,7 +8,7 @@ import { cookieMaxAge, worthStoring } from './commit.js';
 import type { SessionContext } from './context.js';
 import { serializeClearCookie, serializeCookie, serializeDuplicateClears } from './cookie.js';
 import type { SessionHandle } from './handle.js';
-import type { RequestInfo } from './request.js';
+import { cookieDeliverable, cookieOptionsOf, type RequestInfo } from './request.js';
 import type { RequestState } from './request-state.js';
 
 /** Headers a response must carry, as `[name, value]` pairs. */
@@ -22,25 +22,29 @@ export type ResponseHeaders = Array<[name: string, value: string]>;
  */
 export function responseHeaders(ctx: SessionContext, request: RequestInfo, state: RequestState, data: SessionHandle, beforeSave: boolean): ResponseHeaders {
   const options = ctx.options;
+  const cookie = cookieOptionsOf(options.cookie, request);
   const headers: ResponseHeaders = [];
-  const secure = options.cookie.secure === 'auto' ? request.secure : options.cookie.secure;
+  const secure = cookie.secure === 'auto' ? request.secure : cookie.secure;
   let announce = false;
   const unsent = state.headers === 'open' || state.headers === 'ending';
   if (beforeSave && unsent) {
-    announce = !state.stored && worthStoring(ctx, state, data);
+    announce = !state.stored && worthStoring(ctx, request, state, data);
     state.headers = state.stored || announce ? 'sent' : 'sent-without-cookie';
   } else if (unsent) {
     state.headers = 'sent';
   }
   const willExist = state.stored || announce;
-  if ((state.cookie === 'set' || announce) && willExist && state.identity !== null) {
-    const value = ctx.keyRing.sign(state.identity);
-    headers.push(['Set-Cookie', serializeCookie(options.cookie, value, secure, cookieMaxAge(ctx, state), options.now())]);
-  } else if (state.cookie === 'clear' && !willExist) {
-    headers.push(['Set-Cookie', serializeClearCookie(options.cookie, secure)]);
-  }
-  if (state.tossed) {
-    for (const line of serializeDuplicateClears(options.cookie, secure, request.path)) headers.push(['Set-Cookie', line]);
+  // A Secure cookie on plain HTTP would be dropped by the browser: send none (as express-session).
+  if (cookieDeliverable(cookie, request)) {
+    if ((state.cookie === 'set' || announce) && willExist && state.identity !== null) {
+      const value = ctx.keyRing.sign(state.identity);
+      headers.push(['Set-Cookie', serializeCookie(cookie, value, secure, cookieMaxAge(ctx, request, state), options.now())]);
+    } else if (state.cookie === 'clear' && !willExist) {
+      headers.push(['Set-Cookie', serializeClearCookie(cookie, secure)]);
+    }
+    if (state.tossed) {
+      for (const line of serializeDuplicateClears(cookie, secure, request.path)) headers.push(['Set-Cookie', line]);
+    }
   }
   // OWASP: a response that carries a session identifier must not be cached.
   if (headers.length > 0) headers.push(['Cache-Control', 'no-store']);

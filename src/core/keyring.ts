@@ -135,6 +135,19 @@ export class KeyRing {
   }
 
   /**
+   * The cookie value for a payload `<sid>.<token>.<keyId>` that cookie-parser unsigned with
+   * `secret`, signed again (format 2) when `secret` is the secret of the key the payload names:
+   * cookie-parser then checked the very signature this ring would. `undefined` otherwise.
+   */
+  signWithSecret(secret: string, payload: string): string | undefined {
+    const parts = payload.split('.');
+    if (parts.length !== 3 || !isSessionIdShaped(parts[0]!) || !isTokenShaped(parts[1]!)) return undefined;
+    const key = this.#byId.get(parts[2]!);
+    if (key === undefined || !key.verifiesTokens || key.legacySecret !== secret) return undefined;
+    return `s:${payload}.${legacyMac(key.secret, payload)}`;
+  }
+
+  /**
    * The token a rotation of `identity` hands out: `HMAC(K, sid "." token)` under a key derived
    * from the key `keyId`. Deterministic, so every request (on any host) that presents the same
    * old token gets the same new one, and the store never holds it in the clear.
@@ -207,9 +220,10 @@ function toKey(item: string | Buffer | KeyDefinition, index: number, production:
     throw new TesseraError('INVALID_OPTION', `secret[${index}]: ${weakness(secret)}, which NODE_ENV=production does not accept; ${GENERATE}`);
   }
   const legacySecret = typeof def.secret === 'string' ? def.secret : secret.toString('utf8');
-  // A weak secret after the first is accepted for one purpose only: verifying cookies that
-  // express-session signed with it, so that an app can migrate without logging users out.
-  return { id: def.id, secret, legacySecret, verifiesTokens: index === 0 || !weak, weak };
+  // In production a weak secret after the first is accepted for one purpose only: verifying
+  // cookies that express-session signed with it, so that an app can migrate without logging
+  // users out. Outside production it verifies like any other (as express-session's would).
+  return { id: def.id, secret, legacySecret, verifiesTokens: index === 0 || !weak || !production, weak };
 }
 
 /** How to make a good secret, for error and warning messages. */

@@ -48,9 +48,16 @@ export function idleDeadline(record: DeadlineFields, timeouts: Pick<Timeouts, 'i
  */
 export const EXPIRED_RECORD_GRACE_MS = 60_000;
 
-/** The `expiresAt` to store: the session's deadline plus {@link EXPIRED_RECORD_GRACE_MS}. */
-export function storeExpiry(record: DeadlineFields, timeouts: Pick<Timeouts, 'idleTimeout' | 'absoluteTimeout'>): number {
-  return idleDeadline(record, timeouts) + EXPIRED_RECORD_GRACE_MS;
+/**
+ * The `expiresAt` to store: the session's deadline plus a grace in ms (the store's
+ * `expiryGraceMs`, {@link EXPIRED_RECORD_GRACE_MS} unless it says otherwise).
+ */
+export function storeExpiry(
+  record: DeadlineFields,
+  timeouts: Pick<Timeouts, 'idleTimeout' | 'absoluteTimeout'>,
+  graceMs = EXPIRED_RECORD_GRACE_MS,
+): number {
+  return idleDeadline(record, timeouts) + graceMs;
 }
 
 /**

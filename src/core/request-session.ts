@@ -141,7 +141,7 @@ export class RequestSession {
    * Longer than 400 days is kept as 400 days, the most browsers keep (RFC 6265bis).
    */
   get cookieMaxAge(): number | null {
-    return cookieMaxAge(this.#ctx, this.#state);
+    return cookieMaxAge(this.#ctx, this.#request, this.#state);
   }
 
   set cookieMaxAge(ms: number | null) {
@@ -262,6 +262,21 @@ export class RequestSession {
     if (this.#state.cookie !== 'clear' && this.#state.identity !== null) this.#state.cookie = 'set';
   }
 
+  /**
+   * Make this response delete the session cookie in the browser, unless a session is stored by
+   * the end of the request (after `destroy()` the cookie is cleared anyway; this also clears a
+   * cookie the request did not bring, as express-session does for an expiry in the past).
+   */
+  clearCookie(): void {
+    if (!this.#state.stored) this.#state.cookie = 'clear';
+  }
+
+  /** Whether {@link save} would write anything: changed data or settings, or a forced write. */
+  get hasUnsavedChanges(): boolean {
+    const state = this.#state;
+    return state.forceWrite || state.fieldsChanged || this.data.isDirty || (!state.stored && state.signedIn);
+  }
+
   /** The sessions of the signed-in user (none when anonymous), the current one marked. */
   async listSessions(): Promise<SessionInfo[]> {
     const userId = this.#state.fields.userId;
@@ -365,6 +380,10 @@ export class RequestSession {
     if (state.stored) {
       await this.#ctx.gateway.remove(state.key, this.#request);
       if (reason !== 'regenerated') this.#ctx.emit('destroyed', this.#request, previousRef, state.fields.userId, { reason });
+    } else if (reason === 'destroy') {
+      // As express-session: destroying asks the store even for a session it never held (a
+      // store failure then reaches the app as it would have).
+      await this.#ctx.gateway.remove(state.key, this.#request);
     }
     // A session migrated from express-session on this request: its old entry must go too,
     // or the old `s:` cookie would still open it.

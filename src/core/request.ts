@@ -3,6 +3,7 @@
  * @module
  */
 import type { SessionMeta } from '../store/types.js';
+import type { ResolvedCookieOptions } from './cookie.js';
 
 /** What the engine needs to know about a request. Adapters fill it in. */
 export interface RequestInfo {
@@ -18,6 +19,39 @@ export interface RequestInfo {
   method?: string | undefined;
   /** URL path without the query string. */
   path?: string | undefined;
+  /**
+   * Cookie attributes for this request, when an adapter resolves them per request
+   * (express-session's `cookie` as a function, `sameSite: 'auto'`); already checked, and with
+   * the engine's cookie name. Absent: the engine's `cookie` options.
+   */
+  cookieOptions?: ResolvedCookieOptions | undefined;
+  /**
+   * The request came over plain HTTP to a host browsers treat as secure anyway (`localhost`
+   * and `*.localhost`), so a `Secure` cookie set on it is kept. Adapters set it from the
+   * `Host` header.
+   */
+  localhost?: boolean | undefined;
+}
+
+/** The cookie attributes that apply to a request. */
+export function cookieOptionsOf(defaults: ResolvedCookieOptions, request: RequestInfo): ResolvedCookieOptions {
+  return request.cookieOptions ?? defaults;
+}
+
+/**
+ * Whether a cookie set on this response can reach the client: a `Secure` cookie on a request
+ * that came over plain HTTP is dropped by browsers (but on `http://localhost`), so it is neither
+ * sent nor relied on, as express-session does.
+ */
+export function cookieDeliverable(options: ResolvedCookieOptions, request: RequestInfo): boolean {
+  return options.secure !== true || request.secure || request.localhost === true;
+}
+
+/** Whether a `Host` header names `localhost` or a `*.localhost` host (any port). */
+export function isLocalhostHeader(host: string | undefined): boolean {
+  if (host === undefined) return false;
+  const name = host.replace(/:\d+$/, '').toLowerCase();
+  return name === 'localhost' || name.endsWith('.localhost');
 }
 
 /** The longest user agent kept with a session, in characters. */

@@ -91,6 +91,12 @@ export class LegacyStore implements Store {
   readonly #now: () => number;
   readonly #queues = new Map<string, Promise<unknown>>();
   #closed = false;
+  /**
+   * No grace past a session's deadline: the wrapped store's entries are read as express-session
+   * sessions (by express-session itself during a migration, by other tools), so they expire when
+   * the session does. A session that runs out is then reported as `stale_cookie`, not `expired`.
+   */
+  readonly expiryGraceMs = 0;
 
   constructor(store: ExpressSessionStore, options: LegacyStoreOptions = {}) {
     this.store = store;
@@ -119,8 +125,16 @@ export class LegacyStore implements Store {
 
   async set(key: string, record: SessionRecord, options: SetOptions = {}): Promise<boolean> {
     return this.#serial(key, async () => {
+      // A create writes without reading first, as express-session does: the callback API has no
+      // conditional write, some stores never call back for a key they do not hold, and keys of
+      // new sessions are random (128 bits) or, for migrated ones, derived from the old session,
+      // so that two creates of one key write the same session.
+      if (options.expectVersion === null) {
+        await this.#call('set', key, wrap(record));
+        if (record.userId !== null) await this.#index(record.userId, key, record.expiresAt);
+        return true;
+      }
       const current = options.expectVersion === undefined ? undefined : await this.get(key);
-      if (options.expectVersion === null && current !== null) return false;
       if (typeof options.expectVersion === 'number' && current?.version !== options.expectVersion) return false;
       const previousUser = current === undefined ? (await this.get(key))?.userId ?? null : current?.userId ?? null;
       await this.#call('set', key, wrap(record));
@@ -142,7 +156,11 @@ export class LegacyStore implements Store {
     return this.#serial(key, async () => {
       const current = await this.get(key);
       if (current === null || current.version === -1) return false;
-      await this.#call('set', key, wrap({ ...current, lastSeenAt, expiresAt }));
+      // The record holds the session's times, so it is written again. The store's own touch
+      // then runs too (it may keep its own bookkeeping, and its errors must be seen).
+      const entry = wrap({ ...current, lastSeenAt, expiresAt });
+      await this.#call('set', key, entry);
+      if (typeof this.store.touch === 'function') await this.#call('touch', key, entry);
       return true;
     });
   }
@@ -252,7 +270,7 @@ export class LegacyStore implements Store {
   }
 
   /** Call a callback-style method (that may also return a promise) as a promise. */
-  #call<T>(method: 'get' | 'set' | 'destroy', ...args: unknown[]): Promise<T> {
+  #call<T>(method: 'get' | 'set' | 'destroy' | 'touch', ...args: unknown[]): Promise<T> {
     if (this.#closed) return Promise.reject(storeUnavailable(new Error('the LegacyStore was closed')));
     return new Promise<T>((resolve, reject) => {
       let settled = false;
@@ -282,6 +300,11 @@ export class LegacyStore implements Store {
   }
 }
 
+/**
+ * A record as an express-session entry. Its `cookie.expires` is the record's `expiresAt`, which
+ * is the session's deadline (this store asks for no grace), as express-session would write it:
+ * the wrapped store expires it when the session ends, and its entry looks right to other tools.
+ */
 function wrap(record: SessionRecord): StoredSession {
   return { cookie: cookieFor(record.expiresAt, record.lastSeenAt), tessera: record };
 }

@@ -150,6 +150,14 @@ export interface Store {
   /** Release connections and timers. The store is unusable afterwards. */
   close(): Promise<void>;
   /**
+   * Optional: how long past a session's deadline the engine asks the store to keep its record,
+   * in ms. The grace lets the engine, not the store, see a session that just ran out and report
+   * which clock ended it. A store whose entries other tools read as sessions (an express-session
+   * store behind {@link LegacyStore}) sets `0`, so what it holds expires when the session does.
+   * @default 60000
+   */
+  readonly expiryGraceMs?: number;
+  /**
    * Optional: delete every session of every user (an administrator's "log everyone out").
    * Stores that cannot do it cheaply leave it out; rotating the key ring (removing every old
    * secret) ends every session on any store.

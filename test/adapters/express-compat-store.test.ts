@@ -362,12 +362,16 @@ describe('session.Cookie', () => {
     }).toThrow(TypeError);
   });
 
-  it('serializes a Set-Cookie value, always HttpOnly', () => {
+  it('serializes a Set-Cookie value with its own attributes, as express-session\'s Cookie does (HttpOnly by default)', () => {
     const now = Date.UTC(2030, 0, 1);
-    const cookie = new session.Cookie({ maxAge: 60_000, httpOnly: false, sameSite: 'lax', secure: true }, () => now);
+    const cookie = new session.Cookie({ maxAge: 60_000, sameSite: 'lax', secure: true }, () => now);
     expect(cookie.serialize('name', 'value')).toBe(
       'name=value; Path=/; Expires=Tue, 01 Jan 2030 00:01:00 GMT; HttpOnly; Secure; SameSite=Lax',
     );
+    // A standalone Cookie is plain data: httpOnly: false is kept (the session cookie is always HttpOnly).
+    const plain = new session.Cookie({ httpOnly: false }, () => now);
+    expect(plain.httpOnly).toBe(false);
+    expect(plain.serialize('name', 'value')).not.toContain('HttpOnly');
   });
 
   it('has a JSON form like the one express-session stores', () => {

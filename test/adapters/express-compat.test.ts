@@ -191,10 +191,20 @@ describe('secret', () => {
     await request(rotated).get('/').set('Cookie', cookieOf(second)).expect(200, '3');
   });
 
-  it('is required (tessera: at construction, not per request; no req.secret fallback)', () => {
-    expect(() => session({} as never)).toThrow(/secret/);
-    expect(() => session(undefined as never)).toThrow(/secret/);
-    expect(() => session({ secret: [] })).toThrow(/secret/);
+  it("comes from cookie-parser's req.secret when the app gives none, as in express-session", async () => {
+    const { app } = createApp({ secret: undefined }, countVisits, (req, _res, next) => {
+      (req as { secret?: string }).secret = SECRET;
+      next();
+    });
+    const first = await request(app).get('/').expect(200, '1');
+    await request(app).get('/').set('Cookie', cookieOf(first)).expect(200, '2');
+  });
+
+  it('without any secret, fails each request (not the process), and refuses an empty array at once', async () => {
+    const { app } = createApp({ secret: undefined }, countVisits);
+    await request(app).get('/').expect(500, 'INVALID_OPTION');
+    expect(() => session(undefined as never)).toThrow(/options/);
+    expect(() => session({ secret: [] })).toThrow(/secret option array must contain one or more strings/);
   });
 
   it("refuses a weak first secret like 'keyboard cat' under NODE_ENV=production, naming what a strong one is (tessera)", () => {
@@ -360,9 +370,30 @@ describe('cookie', () => {
     expect(sessionCookie(res)?.attributes).toMatchObject({ samesite: 'None', secure: true });
   });
 
-  it("refuses sameSite 'auto' and a cookie function with a clear error (not supported)", () => {
-    expect(() => session({ secret: SECRET, cookie: { sameSite: 'auto' as never } })).toThrow(/sameSite/);
-    expect(() => session({ secret: SECRET, cookie: (() => ({ maxAge: 1000 })) as never })).toThrow(/cookie/);
+  it("sameSite 'auto' is None over HTTPS and Lax over HTTP, per request (express-session 1.19)", async () => {
+    const { app } = createApp({ cookie: { sameSite: 'auto' }, proxy: true }, countVisits);
+    const https = await request(app).get('/').set('X-Forwarded-Proto', 'https').expect(200);
+    expect(sessionCookie(https)?.attributes['samesite']).toBe('None');
+    expect(sessionCookie(https)?.attributes['secure']).toBe(true);
+    const http = await request(app).get('/').expect(200);
+    expect(sessionCookie(http)?.attributes['samesite']).toBe('Lax');
+  });
+
+  it('a cookie function of the request sets the attributes per request, and they are checked', async () => {
+    const { app } = createApp(
+      { cookie: (req) => ({ path: req.url?.startsWith('/admin') ? '/admin' : '/', maxAge: req.url?.startsWith('/admin') ? 60_000 : null }) },
+      countVisits,
+    );
+    const admin = await request(app).get('/admin/x').expect(200);
+    expect(sessionCookie(admin)?.attributes['path']).toBe('/admin');
+    expect(sessionCookie(admin)?.attributes['max-age']).toBe('60');
+    const root = await request(app).get('/').expect(200);
+    expect(sessionCookie(root)?.attributes['path']).toBe('/');
+    expect(sessionCookie(root)?.attributes['max-age']).toBeUndefined();
+    // What the function returns is checked like the option itself: a bad value is an error for
+    // that request, passed to the app's error handler.
+    const bad = createApp({ cookie: () => ({ domain: 'example.com:8080' }) }, countVisits);
+    await request(bad.app).get('/').expect(500, 'INVALID_OPTION');
   });
 
   it('httpOnly: false is ignored: the cookie is always HttpOnly (tessera)', async () => {
@@ -390,11 +421,19 @@ describe('cookie', () => {
       expect(sessionCookie(res)?.attributes['secure']).toBe(true);
     });
 
-    it('true: the cookie is sent with Secure even over plain HTTP (tessera; express-session sends none)', async () => {
-      // Browsers only store it from a secure origin (or localhost); the session is still saved.
-      const { app } = createApp({ cookie: { secure: true } }, countVisits);
+    it('true: no cookie and no stored session over plain HTTP (browsers would drop it), as express-session', async () => {
+      const store = new TesseraMemoryStore();
+      const { app } = createApp({ cookie: { secure: true }, store }, countVisits);
       const res = await request(app).get('/').expect(200, '1');
+      expect(sessionCookie(res)).toBeUndefined();
+      expect(store.size).toBe(0);
+    });
+
+    it('true: the Secure cookie is sent over http://localhost, where browsers keep it', async () => {
+      const { app } = createApp({ cookie: { secure: true } }, countVisits);
+      const res = await request(app).get('/').set('Host', 'localhost:3000').expect(200, '1');
       expect(sessionCookie(res)?.attributes['secure']).toBe(true);
+      await request(app).get('/').set('Host', 'localhost:3000').set('Cookie', cookieOf(res)).expect(200, '2');
     });
 
     it("'auto': Secure when the request is secure, not otherwise", async () => {
@@ -417,9 +456,9 @@ describe('cookie', () => {
     it('defaults to true in production, and refuses false there unless allowInsecureCookie (tessera)', async () => {
       vi.stubEnv('NODE_ENV', 'production');
       try {
-        const { app } = createApp({ store: new TesseraMemoryStore() }, countVisits);
-        const res = await request(app).get('/').expect(200);
-        // The default true comes from tessera, not the app: the cookie is still sent, with Secure.
+        const { app } = createApp({ store: new TesseraMemoryStore(), proxy: true }, countVisits);
+        const res = await request(app).get('/').set('X-Forwarded-Proto', 'https').expect(200);
+        // The default true comes from tessera, not the app.
         expect(sessionCookie(res)?.attributes['secure']).toBe(true);
         expect(() => session({ secret: SECRET, store: new TesseraMemoryStore(), cookie: { secure: false } })).toThrow(/allowInsecureCookie/);
         expect(() =>
@@ -739,14 +778,30 @@ describe('unset', () => {
   });
 });
 
-describe('store errors (tessera: 503 instead of the raw error)', () => {
-  it('a failing get answers 503 with STORE_UNAVAILABLE, never a silent new session', async () => {
+/** An app whose error handler records what it receives (and answers when it still can). */
+function appSeeingErrors(options: Parameters<typeof createApp>[0], handler: Parameters<typeof createApp>[1]) {
+  const seen: unknown[] = [];
+  const app = express();
+  app.use(session({ secret: SECRET, ...options }));
+  app.use((req, res, next) => void Promise.resolve(handler!(req, res, next)).catch(next));
+  app.use((error: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    seen.push(error);
+    if (!res.headersSent) res.status((error as { status?: number }).status ?? 500).type('text').send((error as { code?: string }).code);
+  });
+  return { app, seen };
+}
+
+describe('store errors reach the app (next(err), as in express-session)', () => {
+  it('a failing get passes STORE_UNAVAILABLE (503, the driver error as cause) to the error handler, never a silent new session', async () => {
     const store = new session.MemoryStore();
-    const { app } = createApp({ store }, countVisits);
+    const { app, seen } = appSeeingErrors({ store }, countVisits);
     const first = await request(app).get('/').expect(200, '1');
     store.get = (_sid, cb) => cb(new Error('boom!'));
     const res = await request(app).get('/').set('Cookie', cookieOf(first)).expect(503, 'STORE_UNAVAILABLE');
     expect(setCookies(res)).toEqual([]);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ code: 'STORE_UNAVAILABLE', status: 503, message: 'boom!' });
+    expect((seen[0] as Error).cause).toMatchObject({ message: 'boom!' });
   });
 
   it("a get error with code 'ENOENT' means not found, as in express-session", async () => {
@@ -757,30 +812,43 @@ describe('store errors (tessera: 503 instead of the raw error)', () => {
     await request(app).get('/').set('Cookie', cookieOf(first)).expect(200, '1');
   });
 
-  it('a failing set turns the response into a 503 (the session was not saved)', async () => {
+  it('a failing set sends the response the app wrote, without a cookie, then passes the error on', async () => {
     const store = new session.MemoryStore();
     store.set = (_sid, _s, cb) => cb?.(new Error('boom!'));
-    const { app } = createApp({ store }, countVisits);
-    const res = await request(app).get('/').expect(503);
+    const { app, seen } = appSeeingErrors({ store }, countVisits);
+    const res = await request(app).get('/').expect(200, '1');
     expect(setCookies(res)).toEqual([]);
+    await vi.waitFor(() => expect(seen).toHaveLength(1));
+    expect(seen[0]).toMatchObject({ code: 'STORE_UNAVAILABLE', message: 'boom!' });
   });
 
-  it('storeErrorStatus changes the status', async () => {
+  it("with saveErrors: 'instead-of-response', a failing set goes to the error handler before anything is sent", async () => {
     const store = new session.MemoryStore();
     store.set = (_sid, _s, cb) => cb?.(new Error('boom!'));
-    const { app } = createApp({ store, storeErrorStatus: 500 }, countVisits);
-    await request(app).get('/').expect(500);
+    const { app, seen } = appSeeingErrors({ store, saveErrors: 'instead-of-response' }, countVisits);
+    const res = await request(app).get('/').expect(503, 'STORE_UNAVAILABLE');
+    expect(setCookies(res)).toEqual([]);
+    expect(seen).toHaveLength(1);
   });
 
-  it('a failing destroy (unset: destroy) answers 503', async () => {
+  it('storeErrorStatus sets the status of the error the app receives', async () => {
     const store = new session.MemoryStore();
-    const { app } = createApp({ store, unset: 'destroy' }, (req, res) => {
+    store.set = (_sid, _s, cb) => cb?.(new Error('boom!'));
+    const { app } = appSeeingErrors({ store, storeErrorStatus: 500, saveErrors: 'instead-of-response' }, countVisits);
+    await request(app).get('/').expect(500, 'STORE_UNAVAILABLE');
+  });
+
+  it('a failing destroy (unset: destroy) passes the error on after the response', async () => {
+    const store = new session.MemoryStore();
+    const { app, seen } = appSeeingErrors({ store, unset: 'destroy' }, (req, res) => {
       if (req.path === '/set') sess(req)['user'] = 'bob';
       else setSession(req, null);
       res.send('done');
     });
     const first = await request(app).get('/set').expect(200);
     store.destroy = (_sid, cb) => cb?.(new Error('boom!'));
-    await request(app).get('/').set('Cookie', cookieOf(first)).expect(503);
+    await request(app).get('/').set('Cookie', cookieOf(first)).expect(200, 'done');
+    await vi.waitFor(() => expect(seen).toHaveLength(1));
+    expect(seen[0]).toMatchObject({ code: 'STORE_UNAVAILABLE', message: 'boom!' });
   });
 });

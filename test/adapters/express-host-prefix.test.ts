@@ -9,7 +9,7 @@ import { buildApp } from '../helpers/express-app.js';
 
 const secret = 'a-strong-secret-of-at-least-32-bytes!!';
 
-it('makes a __Host-sid cookie Secure by default, even outside production', async () => {
+it('makes a __Host-sid cookie Secure by default, even outside production (sent over http://localhost, where browsers keep it)', async () => {
   const clock = frozenClock();
   const t = buildApp({
     store: new MemoryStore({ now: clock.now, sweepIntervalMs: 0 }),
@@ -17,7 +17,7 @@ it('makes a __Host-sid cookie Secure by default, even outside production', async
     name: '__Host-sid',
   });
 
-  const res = await request(t.app).post('/set/a/1').expect(200);
+  const res = await request(t.app).post('/set/a/1').set('Host', 'localhost:3000').expect(200);
 
   const cookie = theSetCookie(res, '__Host-sid');
   expect(cookie.attributes.get('secure')).toBe(true);

@@ -8,7 +8,7 @@ import { createHash, createHmac } from 'node:crypto';
 import express, { type Express } from 'express';
 import expressSession from 'express-session';
 import request from 'supertest';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import session, { type ExpressSessionOptions } from '../../src/adapters/express/index.js';
 import type { SessionShape, StoredSession } from '../../src/store/legacy.js';
 import { MemoryStore as TesseraMemoryStore } from '../../src/store/memory.js';
@@ -261,10 +261,12 @@ describe('migration with secrets', () => {
     }
   });
 
-  it('never lets the short old secret sign or verify a tessera token', async () => {
+  it('in production, never lets the short old secret sign or verify a tessera token', async () => {
+    vi.stubEnv('NODE_ENV', 'production');
+    onTestFinished(() => void vi.unstubAllEnvs());
     const store = new expressSession.MemoryStore();
     const old = await signInOnExpressSession(legacyApp(store));
-    const { app } = tesseraApp(store);
+    const { app } = tesseraApp(store, { cookie: { secure: false }, allowInsecureCookie: true });
     const first = await request(app).get('/me').set('Cookie', old.cookie).expect(200);
     const value = sessionCookie(first)!.value;
     const [sid, token, strongId] = decodeURIComponent(value).slice(2).split('.') as [string, string, string, string];

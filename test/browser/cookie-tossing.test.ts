@@ -127,7 +127,13 @@ async function startSite(options: AppOptions): Promise<Site> {
 }
 
 /** A request from Node (not the browser) to the site, under the app's Host name. */
-async function nodeRequest(site: Site, method: string, path: string, cookie?: string): Promise<{ status: number; setCookie: string[]; body: string }> {
+async function nodeRequest(
+  site: Site,
+  method: string,
+  path: string,
+  cookie?: string,
+  host = APP_HOST,
+): Promise<{ status: number; setCookie: string[]; body: string }> {
   return new Promise((resolveRequest, reject) => {
     const req = httpRequest(
       {
@@ -135,7 +141,7 @@ async function nodeRequest(site: Site, method: string, path: string, cookie?: st
         port: site.server.port,
         method,
         path,
-        headers: { host: `${APP_HOST}:${site.server.port}`, ...(cookie !== undefined && { cookie }) },
+        headers: { host: `${host}:${site.server.port}`, ...(cookie !== undefined && { cookie }) },
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -149,10 +155,14 @@ async function nodeRequest(site: Site, method: string, path: string, cookie?: st
   });
 }
 
-/** The attacker signs in as `user` from Node, on the victim app, and keeps the cookie value. */
+/**
+ * The attacker signs in as `user` from Node, on the victim app, and keeps the cookie value. The
+ * request names `localhost`, a secure context to browsers and to tessera, standing in for the
+ * HTTPS the attacker would use: tessera withholds a `Secure` cookie on plain HTTP elsewhere.
+ */
 async function attackerCookieValue(site: Site, user: string): Promise<string> {
   const name = site.tessera.middleware.engine.options.cookie.name;
-  const response = await nodeRequest(site, 'POST', `/signin/${user}`);
+  const response = await nodeRequest(site, 'POST', `/signin/${user}`, undefined, 'localhost');
   expect(response.status).toBe(200);
   const line = response.setCookie.find((l) => l.startsWith(`${name}=`));
   expect(line, `a ${name} Set-Cookie for ${user}`).toBeDefined();

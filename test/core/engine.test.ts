@@ -188,3 +188,17 @@ describe('engine.load with a bad cookie', () => {
     expect(events.some((event) => event.type === 'invalid_token')).toBe(false);
   });
 });
+
+describe('store errors as the app sees them', () => {
+  it("keep the driver's message but never a credential in it", async () => {
+    const { storeUnavailable } = await import('../../src/core/errors.js');
+    const error = storeUnavailable(new Error('connect to postgres://app:hunter2@db.internal:5432/prod failed; password=hunter2 auth: s3cr3t'));
+    expect(error.code).toBe('STORE_UNAVAILABLE');
+    expect(error.status).toBe(503);
+    expect(error.expose).toBe(false);
+    expect(error.message).toContain('postgres://***@db.internal:5432/prod');
+    expect(error.message).not.toContain('hunter2');
+    expect(error.message).not.toContain('s3cr3t');
+    expect(error.cause).toBeInstanceOf(Error);
+  });
+});

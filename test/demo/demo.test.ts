@@ -302,10 +302,17 @@ describe('demo app', () => {
       secret: 'a-test-secret-that-is-long-enough-for-hmac-sha256',
       database: join(dir, 'production.db'),
       production: true,
+      trustProxy: true,
       logger: pino({ enabled: false }),
     });
     try {
-      const res = await request(prod.app).post('/login').set('Sec-Fetch-Site', 'same-origin').type('form').send(ALICE);
+      // Behind the TLS proxy a production deployment has: a Secure cookie is not sent over plain HTTP.
+      const res = await request(prod.app)
+        .post('/login')
+        .set('X-Forwarded-Proto', 'https')
+        .set('Sec-Fetch-Site', 'same-origin')
+        .type('form')
+        .send(ALICE);
       expect(res.status).toBe(303);
       const cookie = String(res.headers['set-cookie']);
       expect(cookie).toMatch(/^__Host-sid=s%3A/);

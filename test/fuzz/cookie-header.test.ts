@@ -47,7 +47,10 @@ const SECRET_K2 = 'fuzz-signing-secret-k2-0123456789-abcdefghijkl';
 const SECRET_K1 = 'fuzz-older-secret-k1-9876543210-zyxwvutsrqpon';
 const SECRET_K0 = 'fuzz-retired-secret-k0-00000000000000000000000';
 const WEAK = 'keyboard cat';
-/** k2 signs; k1 still verifies; `weak` (express-session's old secret) verifies `s:` values only. */
+/**
+ * k2 signs; k1 still verifies; `weak` (express-session's old secret) verifies `s:` values only,
+ * as in production (the engines are built under NODE_ENV=production).
+ */
 const RING: KeyDefinition[] = [
   { id: 'k2', secret: SECRET_K2 },
   { id: 'k1', secret: SECRET_K1 },
@@ -153,7 +156,7 @@ function cookieValueOf(headers: ReadonlyArray<[string, string]>): string {
 
 /** Create a stored session holding `{ owner }` with a throwaway engine; return its cookie value. */
 async function mintSession(store: Store, secret: KeyDefinition[], owner: string): Promise<string> {
-  const engine = createSessions({ secret, store, now, cookie: { name: NAME, secure: false } });
+  const engine = createSessions({ secret, store, now, cookie: { name: NAME, secure: false }, allowInsecureCookie: true });
   const rs = await engine.load({ cookie: undefined, secure: false });
   rs.data.set('owner', owner);
   await rs.save();
@@ -395,7 +398,14 @@ async function createEngineContext(): Promise<EngineContext> {
       legacyCalls.push(`destroy:${sid}`);
     },
   };
-  const options = { secret: RING, store, now, onEvent: (event: SessionEvent) => void events.push(event), cookie: { name: NAME, secure: false } };
+  const options = {
+    secret: RING,
+    store,
+    now,
+    onEvent: (event: SessionEvent) => void events.push(event),
+    cookie: { name: NAME, secure: false },
+    allowInsecureCookie: true,
+  };
   const minted = await mintAll(store, (sid) => legacySessions.set(sid, 'legacy'));
   store.calls.length = 0;
   return { store, legacyCalls, events, plain: createSessions(options), migrating: createSessions(options, { legacy: source }), minted };
@@ -459,6 +469,9 @@ interface Echo {
   callsBeforeHandler: number;
 }
 
+/** The fuzzed apps speak plain HTTP on loopback, so their cookies are not `Secure`. */
+const PLAIN_HTTP = { cookie: { secure: false }, allowInsecureCookie: true } as const;
+
 async function createHttpContext(): Promise<HttpContext> {
   const events: SessionEvent[] = [];
   const errors: unknown[] = [];
@@ -467,10 +480,10 @@ async function createHttpContext(): Promise<HttpContext> {
 
   // tessera/express with a tessera store.
   const tesseraStore = new CountingStore();
-  const tesseraSessions: SessionMiddleware = session({ secret: RING, name: NAME, store: tesseraStore, now, onEvent });
+  const tesseraSessions: SessionMiddleware = session({ secret: RING, name: NAME, store: tesseraStore, now, onEvent, ...PLAIN_HTTP });
   // tessera/express over an express-session store: old `s:` cookies are migrated.
   const expressStore = new CountingExpressStore();
-  const migratingSessions: SessionMiddleware = session({ secret: RING, name: NAME, store: expressStore, now, onEvent });
+  const migratingSessions: SessionMiddleware = session({ secret: RING, name: NAME, store: expressStore, now, onEvent, ...PLAIN_HTTP });
 
   const echo = (calls: CallLog) => (req: Request, res: Response) => {
     const rs = (req as unknown as { tessera: RequestSession }).tessera;
@@ -856,8 +869,17 @@ let engineCtx: EngineContext;
 let httpCtx: HttpContext;
 
 beforeAll(async () => {
-  engineCtx = await createEngineContext();
-  httpCtx = await createHttpContext();
+  // Built as in production, where a weak secret after the first verifies express-session values
+  // only, never tokens (outside production it verifies both, as express-session's would).
+  const nodeEnv = process.env['NODE_ENV'];
+  process.env['NODE_ENV'] = 'production';
+  try {
+    engineCtx = await createEngineContext();
+    httpCtx = await createHttpContext();
+  } finally {
+    if (nodeEnv === undefined) delete process.env['NODE_ENV'];
+    else process.env['NODE_ENV'] = nodeEnv;
+  }
 });
 
 afterAll(async () => {

@@ -16,6 +16,7 @@ import expressSession from 'express-session';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LegacyStore } from '../../src/store/legacy.js';
 import { runStoreConformance } from '../../src/testing/index.js';
+import { LEGACY_STORE_SKIPS } from '../helpers/legacy-skips.js';
 import { createSessionTable, reachPostgres, serverUnavailable } from '../helpers/servers.js';
 
 const TITLE = 'LegacyStore on connect-pg-simple 10 (pg)';
@@ -40,6 +41,7 @@ if (!postgres.ok) {
     framework: { describe, it },
     fakeClock: false,
     skip: {
+      ...LEGACY_STORE_SKIPS,
       'expiry.boundary':
         "needs the fake clock, and connect-pg-simple keeps `expire` in whole seconds and filters rows by Date.now() in its get query; " +
         "LegacyStore's own millisecond check hides a record from its expiresAt on, but the row lives to the next second",

@@ -12,6 +12,7 @@ import { RedisStore } from 'connect-redis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LegacyStore } from '../../src/store/legacy.js';
 import { runStoreConformance } from '../../src/testing/index.js';
+import { LEGACY_STORE_SKIPS } from '../helpers/legacy-skips.js';
 import { reachRedis, serverUnavailable, type RedisClient } from '../helpers/servers.js';
 
 const TITLE = 'LegacyStore on connect-redis 9 (node-redis v5)';
@@ -39,6 +40,7 @@ if (!redis.ok) {
     framework: { describe, it },
     fakeClock: false,
     skip: {
+      ...LEGACY_STORE_SKIPS,
       'expiry.boundary':
         'needs the fake clock, and connect-redis sets TTLs in whole seconds from Date.now() (Redis expires on its own clock); ' +
         "LegacyStore's own millisecond check hides a record from its expiresAt on, but the key lives to the next second",

@@ -88,12 +88,15 @@ if (server.skip !== undefined) {
       expect((await store.listByUser('alice')).map((e) => e.key)).toEqual(['k']);
     });
 
-    it('rejects with STORE_UNAVAILABLE when the table is missing and createTable is false', async () => {
+    it('rejects with STORE_UNAVAILABLE naming the missing table when createTable is false (never shown to clients)', async () => {
       const tableName = newTable();
       const store = open({ tableName, createTable: false });
       const error = await store.get('k').catch((err: unknown) => err);
       expect(isTesseraError(error, 'STORE_UNAVAILABLE')).toBe(true);
-      expect((error as Error).message).not.toContain(tableName);
+      // The operator needs to know why; the driver's error is the cause, and clients never see either.
+      expect((error as Error).message).toContain(tableName);
+      expect((error as Error).cause).toBeInstanceOf(Error);
+      expect((error as { expose?: unknown }).expose).toBe(false);
     });
 
     it('counts a touch that writes the values a row already has (found rows, not changed rows)', async () => {

@@ -2,7 +2,9 @@
  * PostgreSQL outages under load, on a private server this file starts (never the shared one):
  * requests in the outage window get 503 within a bounded time, never a fresh session; the
  * process stays up; once the server is back the sessions created before the outage work again,
- * without restarting the app (the store's pool reconnects).
+ * without restarting the app (the store's pool reconnects). The app uses
+ * `saveErrors: 'instead-of-response'`, so a write that fails is a 503 too (by default, as in
+ * express-session, the app's response goes out and the error follows it to `next(err)`).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionEvent } from '../../src/core/events.js';
@@ -47,7 +49,7 @@ if ('skip' in server) {
     beforeAll(async () => {
       await pgServer.start();
       store = new PostgresStore({ connectionString: pgServer.url, purgeIntervalMs: 0 });
-      const { app } = buildApp({ store, storeTimeout: STORE_TIMEOUT_MS, onEvent: (event) => events.push(event) });
+      const { app } = buildApp({ store, storeTimeout: STORE_TIMEOUT_MS, saveErrors: 'instead-of-response', onEvent: (event) => events.push(event) });
       http = await listen(app);
     });
 

@@ -265,14 +265,16 @@ describeWithServer('RedisStore on a standalone Redis', await standaloneProblem()
       }
     });
 
-    it('rejects with STORE_UNAVAILABLE, without the cause in its message, when the client cannot reach Redis', async () => {
+    it("rejects with STORE_UNAVAILABLE, the client's error as cause and its message, when the client cannot reach Redis", async () => {
       const t = await connectStandalone(library);
       await t.close();
       const store = new RedisStore({ client: t.client, prefix: prefixFor('closed') });
       const error = await store.get('k').catch((err: unknown) => err);
       expect(isTesseraError(error, 'STORE_UNAVAILABLE')).toBe(true);
-      expect((error as Error).message).toBe('The session store is unavailable');
-      expect((error as Error).cause).toBeInstanceOf(Error);
+      const cause = (error as Error).cause;
+      expect(cause).toBeInstanceOf(Error);
+      expect((error as Error).message).toBe((cause as Error).message);
+      expect((error as { expose?: boolean }).expose).toBe(false);
     });
 
     it('keeps every key when 20 parallel requests of one session each set a different key', async () => {

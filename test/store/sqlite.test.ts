@@ -134,11 +134,14 @@ describe('SqliteStore', () => {
     expect(database.prepare('SELECT key FROM tessera_sessions').all()).toEqual([{ key: 'k' }]);
   });
 
-  it('rejects with STORE_UNAVAILABLE when the table is missing and createTable is false', async () => {
+  it('rejects with STORE_UNAVAILABLE naming the missing table when createTable is false (never shown to clients)', async () => {
     const store = open({ database: ':memory:', createTable: false });
     const error = await store.get('k').catch((err: unknown) => err);
     expect(isTesseraError(error, 'STORE_UNAVAILABLE')).toBe(true);
-    expect((error as Error).message).not.toContain('tessera_sessions');
+    // The operator needs to know why; the driver's error is the cause, and clients never see either.
+    expect((error as Error).message).toContain('tessera_sessions');
+    expect((error as Error).cause).toBeInstanceOf(Error);
+    expect((error as { expose?: unknown }).expose).toBe(false);
   });
 
   it('rejects a missing or unusable database option at construction', () => {

@@ -6,20 +6,21 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import type { ResolvedCookieOptions } from '../../core/cookie.js';
 import type { Engine, RequestInfo } from '../../core/engine.js';
+import { isLocalhostHeader } from '../../core/request.js';
 import { TesseraError, isTesseraError } from '../../core/errors.js';
 import type { ResponseHeaders } from '../../core/headers.js';
 import type { RequestSession } from '../../core/request-session.js';
-import { commitBeforeEnd, type CommitHooks } from '../node-response.js';
+import { commitBeforeEnd, type CommitHooks, type Responses } from '../node-response.js';
 import type { CookieInit } from './cookie.js';
 import { toHashTableMode } from './hidden-class.js';
 import type { AdapterSettings } from './options.js';
 import { createSessionObject, syncCookie, type SessionBinding, type SessionObject } from './session-object.js';
 
-/** What every request of one middleware shares. */
+/** What every request of one engine shares. */
 export interface MiddlewareContext {
   readonly engine: Engine;
-  readonly cookieInit: CookieInit;
   readonly now: () => number;
   readonly saveUninitialized: boolean;
   readonly rolling: boolean;
@@ -41,11 +42,11 @@ type Next = (error?: unknown) => void;
 
 /** One request's session state, for `req.session` and the response hooks. */
 export class RequestBinding implements SessionBinding, CommitHooks {
-  readonly cookieInit: CookieInit;
   readonly now: () => number;
   /** Whether `req.session` was ever read or assigned. */
   made = false;
-  /** The `req.session` accessor's getter, to tell whether the app replaced the property. */
+  /** The app assigned something other than a string to `req.sessionID`: nothing is saved. */
+  bogusId = false;
   readonly #accessor: unknown;
   readonly #req: ExpressRequest;
   readonly #res: ServerResponse;
@@ -61,6 +62,8 @@ export class RequestBinding implements SessionBinding, CommitHooks {
   readonly #startedAt: number;
   /** The middleware removed `req.session` (`req.session.destroy()`). */
   #removed = false;
+  /** The app called `req.session.save()`. */
+  #savedByApp = false;
   /** The response is patched to save the session before it ends. */
   #committed = false;
 
@@ -73,8 +76,12 @@ export class RequestBinding implements SessionBinding, CommitHooks {
     this.#next = next;
     this.#accessor = accessor;
     this.#startedAt = rs === undefined ? context.now() : 0;
-    this.cookieInit = context.cookieInit;
     this.now = context.now;
+  }
+
+  /** Attributes for `req.session.cookie`: this request's cookie options. */
+  get cookieInit(): CookieInit {
+    return cookieInitOf(this.#info.cookieOptions ?? this.#context.engine.options.cookie);
   }
 
   /** The request's session; for a request without a session cookie, made now. */
@@ -108,9 +115,14 @@ export class RequestBinding implements SessionBinding, CommitHooks {
   setSession(object: SessionObject | undefined): void {
     this.made = true;
     this.#current = object;
+    this.#value = object;
     this.#removed = object === undefined;
     if (object === undefined) delete this.#req.session;
     else this.#req.session = object;
+  }
+
+  markSaved(): void {
+    this.#savedByApp = true;
   }
 
   /**
@@ -132,24 +144,31 @@ export class RequestBinding implements SessionBinding, CommitHooks {
     const rs = this.rs;
     const { unset, resave } = this.#context.settings;
     // A store call already failed in this request and the app answered with an error page:
-    // leave that response alone rather than fail a second time over it. (An app that answers
-    // success despite the failure gets one more save attempt, and the error if it fails too.)
+    // leave that response alone rather than fail a second time over it.
     if (rs.storeFailed && this.#res.statusCode >= 500) return;
+    // Nothing to save: the app destroyed the session, or gave it an id tessera cannot use.
+    if (this.#removed || this.bogusId) return;
     if (this.#unsetByApp()) {
       // The app removed req.session (express-session's `unset`).
       if (unset === 'destroy') await rs.destroy();
       return;
     }
     const current = this.#current;
-    if (current !== undefined) syncCookie(current);
-    if (resave && !rs.isNew) rs.forceWrite();
+    if (current !== undefined && syncCookie(current) === 'expired') {
+      // An expiry in the past: the session ends and the browser drops its cookie.
+      await rs.destroy();
+      rs.clearCookie();
+      return;
+    }
     if (this.#context.rolling) rs.resendCookie();
+    // The app saved it already: write again only what changed since (express-session).
+    if (this.#savedByApp && !rs.hasUnsavedChanges) return;
+    if (resave && !rs.isNew && !this.#savedByApp) rs.forceWrite();
     await rs.save();
   }
 
   /** Whether the app deleted or replaced `req.session`. */
   #unsetByApp(): boolean {
-    if (this.#removed) return false; // req.session.destroy() removed it
     const current = this.#current; // undefined: never made
     if (Object.getOwnPropertyDescriptor(this.#req, 'session')?.get === this.#accessor) {
       // Still the accessor: replaced if the app assigned something other than the session.
@@ -160,18 +179,24 @@ export class RequestBinding implements SessionBinding, CommitHooks {
   }
 
   headers(beforeSave: boolean): ResponseHeaders {
+    // `rolling` here too: a streamed response's headers leave before the save.
+    if (this.#context.rolling) this.rs.resendCookie();
     return this.rs.responseHeaders(beforeSave);
   }
 
   /**
-   * The save failed. Before anything was sent, the error goes to the app's error handler, as
-   * express-session does (Express's default handler logs it and answers its `status`); the
-   * app's own body is not sent. After the headers left, the response ends as the app meant and
-   * the error stays in the `store_error` event.
+   * The save failed. The error goes to the app's error handler through `next(err)`, as
+   * express-session does: by default after the response the app wrote has gone out
+   * (`saveErrors: 'after-response'`), or before anything is sent (`'instead-of-response'`).
    */
-  onError(error: unknown, headersSent: boolean): void {
-    if (headersSent) return;
-    this.#next(this.#asAppError(error));
+  onError(error: unknown, headersSent: boolean, respond: Responses): void {
+    const appError = this.#asAppError(error);
+    if (headersSent || this.#context.settings.saveErrors === 'after-response') {
+      respond.asTheAppWrote();
+      setImmediate(() => this.#next(appError));
+      return;
+    }
+    this.#next(appError);
   }
 
   #asAppError(error: unknown): unknown {
@@ -183,16 +208,30 @@ export class RequestBinding implements SessionBinding, CommitHooks {
   }
 }
 
+/** `req.session.cookie`'s attributes from resolved cookie options. */
+export function cookieInitOf(cookie: ResolvedCookieOptions): CookieInit {
+  return {
+    path: cookie.path,
+    secure: cookie.secure,
+    domain: cookie.domain,
+    sameSite: cookie.sameSite,
+    partitioned: cookie.partitioned,
+    ...(cookie.priority !== undefined && { priority: cookie.priority }),
+  };
+}
+
 /**
  * The request as the engine sees it. Fields that cost something to work out (the client IP
  * through Express's `trust proxy`, HTTPS) are read when the engine first asks: for most
  * requests it never does.
  */
 export class ExpressRequestInfo implements RequestInfo {
-  readonly cookie: string | undefined;
+  cookie: string | undefined;
   readonly userAgent: string | undefined;
   readonly method: string | undefined;
   readonly path: string;
+  /** This request's cookie attributes, when they depend on the request. */
+  cookieOptions: ResolvedCookieOptions | undefined;
   readonly #req: ExpressRequest;
   readonly #proxy: boolean | undefined;
   #secure: boolean | undefined;
@@ -216,6 +255,10 @@ export class ExpressRequestInfo implements RequestInfo {
     this.#ip ??= { value: this.#req.ip ?? this.#req.socket?.remoteAddress };
     return this.#ip.value;
   }
+
+  get localhost(): boolean {
+    return isLocalhostHeader(this.#req.headers.host);
+  }
 }
 
 /** Whether the request came over HTTPS, honouring the `proxy` option as express-session does. */
@@ -224,9 +267,13 @@ function isSecure(req: ExpressRequest, proxy: boolean | undefined): boolean {
   if (proxy === false) return encrypted;
   if (proxy === undefined) return req.secure ?? encrypted;
   if (encrypted) return true;
+  return forwardedProto(req) === 'https';
+}
+
+/** The first `X-Forwarded-Proto` value, lower-cased, if any. */
+export function forwardedProto(req: IncomingMessage): string | undefined {
   const header = req.headers['x-forwarded-proto'];
-  const first = (Array.isArray(header) ? header[0] : header)?.split(',')[0]?.trim().toLowerCase();
-  return first === 'https';
+  return (Array.isArray(header) ? header[0] : header)?.split(',')[0]?.trim().toLowerCase();
 }
 
 /** The original URL's path (an app may rewrite `req.url`); an empty one is `/`, as in express-session. */

@@ -3,7 +3,8 @@
  *
  * It is a view: the attributes tessera actually sends come from the validated options, and the
  * only fields an app can change per session are `maxAge` / `expires` (a persistent or a
- * browser-session cookie). `httpOnly` always reads `true`.
+ * browser-session cookie; an expiry in the past ends the session). `httpOnly` holds what it was
+ * given, like express-session's, but tessera's session cookie is always sent `HttpOnly`.
  * @module
  */
 import { serialize, type SerializeOptions } from 'cookie';
@@ -29,7 +30,10 @@ export interface CookieInit {
 export class Cookie {
   /** `Path` attribute. @default '/' */
   path = '/';
-  /** Always `true` in tessera; kept for compatibility. */
+  /**
+   * As given (default `true`), like express-session's. It does not reach the session cookie,
+   * which tessera always sends `HttpOnly`.
+   */
   httpOnly = true;
   /** `Secure` attribute (or `'auto'`). */
   secure: boolean | 'auto' | undefined;
@@ -54,6 +58,7 @@ export class Cookie {
     if (typeof init !== 'object' || init === null) throw new TypeError('argument options must be a object');
     this.#now = now;
     if (init.path !== undefined) this.path = init.path;
+    if (init.httpOnly !== undefined) this.httpOnly = init.httpOnly;
     this.secure = init.secure;
     this.domain = init.domain;
     this.sameSite = init.sameSite;
@@ -99,7 +104,7 @@ export class Cookie {
       partitioned: this.partitioned ?? false,
       expires: this.#expires,
       secure: this.secure ?? false,
-      httpOnly: true,
+      httpOnly: this.httpOnly,
       domain: this.domain,
       path: this.path,
       sameSite: this.sameSite ?? 'lax',
@@ -110,7 +115,7 @@ export class Cookie {
   /** A `Set-Cookie` value with these attributes (express-session's `cookie.serialize`). */
   serialize(name: string, value: string): string {
     const options: SerializeOptions = {
-      httpOnly: true,
+      httpOnly: this.httpOnly,
       path: this.path,
       secure: this.secure === true,
       ...(this.domain !== undefined && { domain: this.domain }),

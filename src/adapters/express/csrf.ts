@@ -36,9 +36,9 @@ interface CsrfRequest extends IncomingMessage {
 
 /**
  * Build the CSRF middleware for one engine's sessions.
- * @param key the engine's reference key, which the synchronizer tokens are derived from.
+ * @param keyOf the request's engine's reference key, which the synchronizer tokens are derived from.
  */
-export function createCsrf(key: Buffer, options: CsrfOptions = {}) {
+export function createCsrf(keyOf: (req: IncomingMessage) => Buffer, options: CsrfOptions = {}) {
   const field = options.field ?? '_csrf';
   const header = (options.header ?? 'x-csrf-token').toLowerCase();
   const requireToken = options.requireTokenWithoutOrigin ?? true;
@@ -49,6 +49,7 @@ export function createCsrf(key: Buffer, options: CsrfOptions = {}) {
       next(new TesseraError('INVALID_OPTION', 'csrf(): mount it after the session middleware'));
       return;
     }
+    const key = keyOf(req);
     // `req.tessera` is read only when needed, so safe requests that never render a form make
     // no session objects.
     req.csrfToken = () => {

@@ -7,17 +7,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createSessions, internals, type Engine } from '../../core/engine.js';
 import { TesseraError } from '../../core/errors.js';
+import type { SecretInput } from '../../core/keyring.js';
 import type { RequestSession } from '../../core/request-session.js';
 import type { ExpressSessionStore } from '../../store/legacy.js';
 import { MemoryStore as TesseraMemoryStore } from '../../store/memory.js';
 import type { Store as TesseraStore } from '../../store/types.js';
-import { ExpressRequestInfo, RequestBinding, pathOf, type ExpressRequest, type MiddlewareContext } from './binding.js';
+import { ExpressRequestInfo, RequestBinding, forwardedProto, pathOf, type ExpressRequest, type MiddlewareContext } from './binding.js';
 import { Cookie, type CookieInit } from './cookie.js';
 import { createCsrf, type CsrfOptions } from './csrf.js';
 import { requireFresh } from './guards.js';
 import { toHashTableMode } from './hidden-class.js';
 import { storeSetup } from './migration.js';
-import { mapOptions, type ExpressSessionOptions } from './options.js';
+import { isTesseraStore, mapOptions, type ExpressSessionOptions, type MappedOptions } from './options.js';
 import { Session, type SessionObject } from './session-object.js';
 import { MemoryStore, Store } from './store.js';
 
@@ -68,12 +69,17 @@ const TESSERA: PropertyDescriptor = {
   enumerable: true,
 };
 
-/** `req.sessionID`: read-only, the session's id. */
+/**
+ * `req.sessionID`: the session's id. An app cannot choose it (ids are random); assigning
+ * something other than a string means, as in express-session, that nothing is saved.
+ */
 const SESSION_ID: PropertyDescriptor = {
   get(this: BoundRequest) {
     return bindingOf(this).rs.id;
   },
-  set() {},
+  set(this: BoundRequest, value: unknown) {
+    if (typeof value !== 'string') bindingOf(this).bogusId = true;
+  },
   configurable: true,
   enumerable: true,
 };
@@ -122,7 +128,7 @@ export interface SessionFunction {
 
 /**
  * Create the session middleware.
- * @throws TesseraError `INVALID_OPTION` for a missing or short secret, unsafe cookie settings,
+ * @throws TesseraError `INVALID_OPTION` for a weak secret in production, unsafe cookie settings,
  * an unknown option or a value of the wrong kind.
  * @example
  * const session = require('tessera/express');
@@ -131,28 +137,14 @@ export interface SessionFunction {
 function session(options: ExpressSessionOptions): SessionMiddleware {
   const mapped = mapOptions(options);
   const { store, legacy } = storeSetup(options.store, options.migrateFrom, () => defaultStore(options.now), options.now);
-  const engine = createSessions({ ...mapped.engine, store }, { ...(legacy && { legacy }), hints: { derived: mapped.derived } });
-  const settings = engine.options;
-  const cookie = settings.cookie;
-  const cookieInit: CookieInit = {
-    path: cookie.path,
-    secure: cookie.secure,
-    domain: cookie.domain,
-    sameSite: cookie.sameSite,
-    partitioned: cookie.partitioned,
-    ...(cookie.priority !== undefined && { priority: cookie.priority }),
-  };
-  const context: MiddlewareContext = {
-    engine,
-    cookieInit,
-    now: settings.now,
-    saveUninitialized: settings.saveUninitialized,
-    rolling: settings.rolling,
-    settings: mapped.adapter,
-  };
+  const build = (secret: SecretInput): Engine =>
+    createSessions({ ...mapped.engine, secret, store }, { ...(legacy && { legacy }), hints: { derived: mapped.derived } });
+  const engines = new EngineHolder(mapped.engine.secret === undefined ? undefined : build(mapped.engine.secret), build);
   const sessionStore = options.store ?? store;
+  const connection = watchConnection(options.store);
+  const warnings = new SetupWarnings();
 
-  const attach = (req: BoundRequest, res: ServerResponse, info: ExpressRequestInfo, rs: RequestSession | undefined, next: (error?: unknown) => void): void => {
+  const attach = (req: BoundRequest, res: ServerResponse, context: MiddlewareContext, info: ExpressRequestInfo, rs: RequestSession | undefined, next: (error?: unknown) => void): void => {
     const binding = new RequestBinding(req, res, context, info, rs, next, SESSION.get);
     toHashTableMode(req);
     req[STATE] = binding;
@@ -165,14 +157,14 @@ function session(options: ExpressSessionOptions): SessionMiddleware {
     // patched when the session is made, if ever.
     if (rs !== undefined || context.saveUninitialized) binding.commitBeforeEnd();
   };
-  const loadThenAttach = async (req: BoundRequest, res: ServerResponse, info: ExpressRequestInfo, next: (error?: unknown) => void) => {
+  const loadThenAttach = async (req: BoundRequest, res: ServerResponse, context: MiddlewareContext, info: ExpressRequestInfo, next: (error?: unknown) => void) => {
     let rs: RequestSession;
     try {
-      rs = await engine.load(info);
+      rs = await context.engine.load(info);
     } catch (error) {
       return next(error);
     }
-    attach(req, res, info, rs, next);
+    attach(req, res, context, info, rs, next);
     next();
   };
 
@@ -181,17 +173,149 @@ function session(options: ExpressSessionOptions): SessionMiddleware {
   const middleware = (incoming: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): Promise<void> | undefined => {
     const req = incoming as BoundRequest;
     if (hasSession(req)) return void next();
-    const path = pathOf(req);
-    if (!path.startsWith(cookie.path)) return void next();
-    const info = new ExpressRequestInfo(req, path, mapped.adapter.proxy);
-    if (engine.hasCookie(info)) return loadThenAttach(req, res, info, next);
+    // express-session: while the store says it is disconnected, requests get no session.
+    if (!connection.ready) return void next();
+    let context: MiddlewareContext;
+    let info: ExpressRequestInfo;
+    try {
+      context = engines.contextFor(req, mapped);
+      const path = pathOf(req);
+      info = new ExpressRequestInfo(req, path, mapped.adapter.proxy);
+      info.cookieOptions = mapped.cookieFor?.(req, info.secure);
+      if (!path.startsWith((info.cookieOptions ?? context.engine.options.cookie).path)) return void next();
+    } catch (error) {
+      return void next(error);
+    }
+    if (!context.engine.hasCookie(info)) fromCookieParser(req, info, context.engine);
+    warnings.check(req, info, context.engine);
+    if (context.engine.hasCookie(info)) return loadThenAttach(req, res, context, info, next);
     // Without a session cookie there is nothing to look up: the session is made on first use.
-    attach(req, res, info, undefined, next);
+    attach(req, res, context, info, undefined, next);
     next();
     return undefined;
   };
-  const referenceKey = internals(engine).keyRing.referenceKey;
-  return Object.assign(middleware, { engine, csrf: (csrfOptions?: CsrfOptions) => createCsrf(referenceKey, csrfOptions) });
+  const csrfKey = (req: IncomingMessage): Buffer => internals(engines.engineOf(req)).keyRing.referenceKey;
+  return Object.defineProperties(middleware, {
+    engine: { get: () => engines.defaultEngine(), enumerable: true },
+    csrf: { value: (csrfOptions?: CsrfOptions) => createCsrf(csrfKey, csrfOptions), enumerable: true },
+  }) as SessionMiddleware;
+}
+
+/**
+ * The engine of a middleware: made at construction from the `secret` option, or (when the app
+ * gave none, as express-session allows) on the first request from `req.secret`, which
+ * cookie-parser sets.
+ */
+class EngineHolder {
+  readonly #fixed: Engine | undefined;
+  readonly #build: (secret: SecretInput) => Engine;
+  readonly #bySecret = new Map<string, Engine>();
+  readonly #contexts = new WeakMap<Engine, MiddlewareContext>();
+
+  constructor(fixed: Engine | undefined, build: (secret: SecretInput) => Engine) {
+    this.#fixed = fixed;
+    this.#build = build;
+  }
+
+  /** The engine for a request. @throws TesseraError `INVALID_OPTION` when there is no secret at all. */
+  engineOf(req: IncomingMessage): Engine {
+    if (this.#fixed !== undefined) return this.#fixed;
+    const secret = (req as { secret?: unknown }).secret;
+    if (typeof secret !== 'string' || secret === '') {
+      throw new TesseraError('INVALID_OPTION', 'secret option required for sessions (give session() a secret, or mount cookie-parser with one first)');
+    }
+    let engine = this.#bySecret.get(secret);
+    if (engine === undefined) this.#bySecret.set(secret, (engine = this.#build(secret)));
+    return engine;
+  }
+
+  contextFor(req: IncomingMessage, mapped: MappedOptions): MiddlewareContext {
+    const engine = this.engineOf(req);
+    let context = this.#contexts.get(engine);
+    if (context === undefined) {
+      const settings = engine.options;
+      context = { engine, now: settings.now, saveUninitialized: settings.saveUninitialized, rolling: settings.rolling, settings: mapped.adapter };
+      this.#contexts.set(engine, context);
+    }
+    return context;
+  }
+
+  /** The engine for admin calls. @throws when it is made per request and none was yet. */
+  defaultEngine(): Engine {
+    const engine = this.#fixed ?? this.#bySecret.values().next().value;
+    if (engine === undefined) {
+      throw new TesseraError('INVALID_OPTION', 'session(): no secret was given, so the engine is made on the first request from req.secret');
+    }
+    return engine;
+  }
+}
+
+/**
+ * Whether the store can be used: express-session skips sessions while an EventEmitter store
+ * has emitted `disconnect`, until it emits `connect`.
+ */
+function watchConnection(store: unknown): { readonly ready: boolean } {
+  const state = { ready: true };
+  const emitter = store as { on?: (event: string, listener: () => void) => unknown } | undefined;
+  if (emitter !== undefined && !isTesseraStore(emitter) && typeof emitter.on === 'function') {
+    emitter.on('disconnect', () => void (state.ready = false));
+    emitter.on('connect', () => void (state.ready = true));
+  }
+  return state;
+}
+
+/**
+ * The session cookie from cookie-parser, when an earlier middleware took the `Cookie` header
+ * away: its raw `req.cookies` value as it was, or its `req.signedCookies` value, signed again
+ * with our key when cookie-parser's secret (`req.secret`) is one of ours (cookie-parser has
+ * then checked the same signature we would).
+ */
+function fromCookieParser(req: IncomingMessage, info: ExpressRequestInfo, engine: Engine): void {
+  const name = engine.options.cookie.name;
+  const parsed = req as { cookies?: Record<string, unknown>; signedCookies?: Record<string, unknown>; secret?: unknown };
+  const signed = parsed.signedCookies?.[name];
+  if (typeof signed === 'string' && typeof parsed.secret === 'string') {
+    const value = internals(engine).keyRing.signWithSecret(parsed.secret, signed);
+    if (value !== undefined) {
+      info.cookie = `${name}=${encodeURIComponent(value)}`;
+      return;
+    }
+  }
+  const raw = parsed.cookies?.[name];
+  if (typeof raw === 'string') info.cookie = `${name}=${encodeURIComponent(raw)}`;
+}
+
+/** The setup warnings of one middleware, each said once. */
+class SetupWarnings {
+  readonly #said = new Set<string>();
+
+  /**
+   * "My session does not persist behind nginx": a `Secure` cookie withheld from a request that
+   * came over plain HTTP (other than to `localhost`, where browsers keep it), or an
+   * `X-Forwarded-Proto: https` nobody trusts. Both say which setting to change.
+   */
+  check(req: IncomingMessage, info: ExpressRequestInfo, engine: Engine): void {
+    if (this.#said.size === 2) return;
+    const cookie = info.cookieOptions ?? engine.options.cookie;
+    if (cookie.secure !== true && cookie.secure !== 'auto') return;
+    if (info.secure) return;
+    if (info.localhost) return; // browsers keep Secure cookies on http://localhost
+    const proto = forwardedProto(req);
+    if (proto === 'https') {
+      this.#say(engine, req, 'untrusted_forwarded_proto',
+        "tessera: a request came with X-Forwarded-Proto: https, but the app does not trust its proxy, so it counts as plain HTTP and gets no Secure cookie. Set Express's 'trust proxy' (app.set('trust proxy', 1)) or session({ proxy: true }).");
+    } else if (cookie.secure === true) {
+      this.#say(engine, req, 'secure_cookie_over_http',
+        "tessera: cookie.secure is true but a request came over plain HTTP, so no session cookie is sent and no session is kept (browsers would drop it). Serve the app over HTTPS (behind a proxy: set Express's 'trust proxy'), use http://localhost in development, or set cookie.secure to 'auto'.");
+    }
+  }
+
+  #say(engine: Engine, req: IncomingMessage, reason: 'secure_cookie_over_http' | 'untrusted_forwarded_proto', message: string): void {
+    if (this.#said.has(reason)) return;
+    this.#said.add(reason);
+    internals(engine).emit('setup_warning', { cookie: undefined, secure: false, method: req.method, path: pathOf(req) }, null, null, { reason });
+    process.emitWarning(message, { code: 'TESSERA_SETUP' });
+  }
 }
 
 /** Whether an earlier session middleware (this one mounted twice, or another) already ran. */

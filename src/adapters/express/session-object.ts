@@ -5,6 +5,10 @@
  *
  * It is a Proxy: reads and writes of data properties go through the session handle, which
  * tracks what changed, so commit writes only changed sessions and merges concurrent requests.
+ *
+ * After `destroy()` or `regenerate()` replaced it, an object is *ended*: it keeps the data it
+ * had (passport reads the previous session to carry fields over), but writing to it or calling
+ * its methods throws `SESSION_ENDED`, since nothing done to it could reach a session any more.
  * @module
  */
 import type { RequestSession } from '../../core/request-session.js';
@@ -20,29 +24,31 @@ export interface SessionBinding {
   readonly now: () => number;
   /** Make `object` the request's `req.session` (or remove it with `undefined`). */
   setSession(object: SessionObject | undefined): void;
+  /** The app saved the session itself: the end of the request writes only what changed since. */
+  markSaved(): void;
 }
 
 type Done = ((error?: unknown) => void) | undefined;
 
 /** The methods of `req.session`. Data keys with these names are shadowed, as in express-session. */
 export interface SessionMethods {
-  /** The session id: the store key (a hash; never the cookie token). */
+  /** The session id: also the store key (never the cookie's token). */
   readonly id: string;
   /** The cookie view: change `maxAge` or `expires` for a persistent cookie. */
   cookie: Cookie;
-  /** Replace the session with a new, empty one under a new token. */
+  /** Replace the session with a new, empty one under a new id; `req.session` is the new one. */
   regenerate(callback?: Done): Promise<void>;
   /** Delete the session and clear the cookie; `req.session` is removed. */
   destroy(callback?: Done): Promise<void>;
   /** Load the session again from the store, dropping unsaved changes. */
   reload(callback?: Done): Promise<void>;
-  /** Write the session now (it is also written automatically at the end of the response). */
+  /** Write the session now; the end of the request then writes only what changed after. */
   save(callback?: Done): Promise<void>;
   /** Reset the cookie's max age and extend the idle deadline. */
   touch(): SessionObject;
   /** Reset the cookie's max age. */
   resetMaxAge(): SessionObject;
-  /** tessera: sign a user in (new token, user index, session limit). */
+  /** tessera: sign a user in (new id and token, user index, session limit). */
   signIn(userId: string, options?: { keepData?: boolean }): Promise<void>;
   /** tessera: sign out (delete, clear the cookie, `Clear-Site-Data`). */
   signOut(): Promise<void>;
@@ -69,11 +75,28 @@ export type SessionObject = SessionMethods & Record<string, unknown>;
 const BINDING = Symbol('tessera.binding');
 /** Read through the Proxy, gives its target (to look at the target without the traps' side effects). */
 const TARGET = Symbol('tessera.target');
+/** On an ended object: the data it had when it was replaced. */
+const ENDED = Symbol('tessera.ended');
 
-function bindingOf(target: object): SessionBinding {
-  const binding = (target as { [BINDING]?: SessionBinding })[BINDING];
-  if (binding === undefined) throw new TesseraError('SESSION_ENDED', 'This session object is no longer active');
+type Target = Record<string | symbol, unknown> & { [BINDING]: SessionBinding; [ENDED]?: Record<string, unknown> };
+
+function ended(): never {
+  throw new TesseraError('SESSION_ENDED', 'This req.session was replaced by destroy() or regenerate(); use the new req.session');
+}
+
+/** The binding of a live session object; throws `SESSION_ENDED` for an ended one. */
+function bindingOf(object: object): SessionBinding {
+  const target = (object as { [TARGET]?: Target })[TARGET] ?? (object as Target);
+  if (target[ENDED] !== undefined) ended();
+  const binding = target[BINDING];
+  if (binding === undefined) ended();
   return binding;
+}
+
+/** Mark an object ended, keeping a copy of the data it had. */
+function end(object: SessionObject, data: Record<string, unknown>): void {
+  const target = (object as unknown as { [TARGET]: Target })[TARGET];
+  Object.defineProperty(target, ENDED, { value: data, configurable: true });
 }
 
 /** Run `task`; report to `callback` if given; return a promise that never goes unhandled. */
@@ -88,52 +111,60 @@ function settle(task: Promise<void>, callback: Done): Promise<void> {
   return task;
 }
 
+/** Run a method's work on the live binding, as a promise (a `SESSION_ENDED` rejects it). */
+function run(object: object, work: (b: SessionBinding) => Promise<void>, callback: Done): Promise<void> {
+  let task: Promise<void>;
+  try {
+    task = work(bindingOf(object));
+  } catch (error) {
+    task = Promise.reject(error);
+  }
+  return settle(task, callback);
+}
+
 /** The prototype shared by every `req.session`: express-session's methods and tessera's. */
 const methods: Omit<SessionMethods, 'id' | 'cookie'> & ThisType<SessionObject> = {
   regenerate(callback) {
-    const b = bindingOf(this);
-    return settle(
-      b.rs.destroy().then(() => {
-        b.setSession(createSessionObject(b));
-      }),
-      callback,
-    );
+    return run(this, async (b) => {
+      const data = b.rs.data.snapshot();
+      await b.rs.regenerate();
+      end(this, data);
+      b.setSession(createSessionObject(b));
+    }, callback);
   },
   destroy(callback) {
-    const b = bindingOf(this);
-    return settle(
-      b.rs.destroy().then(() => b.setSession(undefined)),
-      callback,
-    );
+    return run(this, async (b) => {
+      const data = b.rs.data.snapshot();
+      await b.rs.destroy();
+      end(this, data);
+      b.setSession(undefined);
+    }, callback);
   },
   reload(callback) {
-    const b = bindingOf(this);
-    return settle(
-      b.rs.reload().then((found) => {
-        if (!found) throw new Error('failed to load session');
-        this.cookie = cookieView(b);
-      }),
-      callback,
-    );
+    return run(this, async (b) => {
+      if (!(await b.rs.reload())) throw new Error('failed to load session');
+      this.cookie = cookieView(b);
+    }, callback);
   },
   save(callback) {
-    const b = bindingOf(this);
-    return settle(
-      Promise.resolve().then(() => {
-        syncCookie(this);
+    return run(this, async (b) => {
+      if (syncCookie(this) === 'expired') {
+        await b.rs.destroy();
+        b.rs.clearCookie();
+      } else {
         // As express-session's save(): write now even if unchanged (a new, empty session too).
-        // The end of the request then has nothing left to write.
         b.rs.forceWrite();
-        return b.rs.save();
-      }),
-      callback,
-    );
+        await b.rs.save();
+      }
+      b.markSaved();
+    }, callback);
   },
   touch() {
     bindingOf(this).rs.touch();
     return this.resetMaxAge();
   },
   resetMaxAge() {
+    bindingOf(this);
     if (this.cookie.originalMaxAge !== null) this.cookie.maxAge = this.cookie.originalMaxAge;
     return this;
   },
@@ -187,18 +218,22 @@ const RESERVED = new Set<string | symbol>([...Object.keys(methods), 'id', 'cooki
 /**
  * Copy the app's changes of `req.session.cookie` (a new `maxAge` or `expires`) to the session:
  * a persistent cookie's lifetime also becomes the session's idle timeout.
+ * @returns `'expired'` when the app gave the cookie an expiry in the past (`expires = new
+ * Date(0)`, a negative `maxAge`): the session is then to end, and the browser to drop its cookie.
  */
-export function syncCookie(session: SessionObject): void {
+export function syncCookie(session: SessionObject): 'expired' | undefined {
   const b = bindingOf(session);
   // Never made, so never changed: the session's cookie settings stand as they are.
   const target = (session as unknown as { [TARGET]?: Target })[TARGET];
-  if (target !== undefined && !Object.hasOwn(target, 'cookie')) return;
+  if (target !== undefined && !Object.hasOwn(target, 'cookie')) return undefined;
   const cookie = session.cookie;
   const wanted = cookie instanceof Cookie ? cookie.originalMaxAge : null;
-  if (wanted === b.rs.cookieMaxAge) return;
-  if (wanted !== null && !(Number.isFinite(wanted) && wanted > 0)) return;
+  if (wanted === b.rs.cookieMaxAge) return undefined;
+  if (wanted !== null && Number.isFinite(wanted) && wanted <= 0) return 'expired';
+  if (wanted !== null && !(Number.isFinite(wanted) && wanted > 0)) return undefined;
   b.rs.cookieMaxAge = wanted;
   b.rs.idleTimeoutOverride = wanted ?? undefined;
+  return undefined;
 }
 
 /**
@@ -215,8 +250,6 @@ function cookieView(binding: SessionBinding): Cookie {
   );
 }
 
-type Target = Record<string | symbol, unknown> & { [BINDING]: SessionBinding };
-
 /**
  * `cookie` is made on first use: most requests never look at it. Until then the target has no
  * `cookie` property, so every trap that can see it calls this first.
@@ -225,14 +258,15 @@ function ensureCookie(t: Target): void {
   if (!Object.hasOwn(t, 'cookie')) t['cookie'] = cookieView(t[BINDING]);
 }
 
-
 /**
  * The traps of every `req.session` Proxy: one shared handler (no closures per request); each
- * trap finds the request's data through the target's binding.
+ * trap finds the request's data through the target's binding (or, once ended, the data kept).
  */
 const handler: ProxyHandler<Target> = {
   get(t, prop, receiver) {
     if (typeof prop === 'string' && !RESERVED.has(prop)) {
+      const kept = t[ENDED];
+      if (kept !== undefined) return Object.hasOwn(kept, prop) ? kept[prop] : Reflect.get(t, prop, receiver);
       const data = t[BINDING].rs.data;
       if (data.has(prop)) return data.get(prop);
     } else if (prop === 'cookie') {
@@ -248,6 +282,7 @@ const handler: ProxyHandler<Target> = {
       return true;
     }
     if (typeof prop === 'symbol' || RESERVED.has(prop)) return Reflect.set(t, prop, value, receiver);
+    if (t[ENDED] !== undefined) ended();
     t[BINDING].rs.data.set(prop, value);
     return true;
   },
@@ -256,22 +291,31 @@ const handler: ProxyHandler<Target> = {
       if (prop === 'cookie') ensureCookie(t);
       return Reflect.deleteProperty(t, prop);
     }
+    if (t[ENDED] !== undefined) ended();
     t[BINDING].rs.data.delete(prop);
     return true;
   },
   has(t, prop) {
     if (prop === 'cookie') ensureCookie(t);
-    return (typeof prop === 'string' && t[BINDING].rs.data.has(prop)) || Reflect.has(t, prop);
+    const kept = t[ENDED];
+    if (typeof prop === 'string' && (kept !== undefined ? Object.hasOwn(kept, prop) : t[BINDING].rs.data.has(prop))) return true;
+    return Reflect.has(t, prop);
   },
   ownKeys(t) {
     ensureCookie(t);
-    const own = Reflect.ownKeys(t).filter((key) => key !== BINDING);
-    return [...new Set(['cookie', ...t[BINDING].rs.data.keys(), ...own])];
+    const own = Reflect.ownKeys(t).filter((key) => key !== BINDING && key !== ENDED);
+    const kept = t[ENDED];
+    return [...new Set(['cookie', ...(kept !== undefined ? Object.keys(kept) : t[BINDING].rs.data.keys()), ...own])];
   },
   getOwnPropertyDescriptor(t, prop) {
     if (typeof prop === 'string' && !RESERVED.has(prop)) {
-      const data = t[BINDING].rs.data;
-      if (data.has(prop)) return { value: data.get(prop), writable: true, enumerable: true, configurable: true };
+      const kept = t[ENDED];
+      if (kept !== undefined) {
+        if (Object.hasOwn(kept, prop)) return { value: kept[prop], writable: true, enumerable: true, configurable: true };
+      } else {
+        const data = t[BINDING].rs.data;
+        if (data.has(prop)) return { value: data.get(prop), writable: true, enumerable: true, configurable: true };
+      }
     } else if (prop === 'cookie') {
       ensureCookie(t);
     }
@@ -279,6 +323,7 @@ const handler: ProxyHandler<Target> = {
   },
   defineProperty(t, prop, descriptor) {
     if (typeof prop === 'string' && !RESERVED.has(prop) && 'value' in descriptor) {
+      if (t[ENDED] !== undefined) ended();
       t[BINDING].rs.data.set(prop, descriptor.value);
       return true;
     }

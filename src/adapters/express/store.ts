@@ -8,14 +8,27 @@
 import { EventEmitter } from 'node:events';
 import { inherits } from 'node:util';
 import type { Callback, ExpressSessionStore, StoredSession } from '../../store/legacy.js';
+import { Cookie, type CookieInit } from './cookie.js';
+import { Session } from './session-object.js';
 
 export type { Callback, ExpressSessionStore, StoredSession };
 
+/** What `session.Store`'s prototype gives every store, as express-session's does. */
+export interface StoreMethods {
+  /**
+   * Load a session by id and hand it over as a detached session object (data properties and a
+   * `cookie`), or nothing when there is none. For entries tessera wrote, the app's data.
+   */
+  load(sid: string, callback: (error?: unknown, session?: Record<string, unknown>) => void): void;
+  /** Turn a stored entry into a session object: its `cookie` becomes a {@link Cookie}. */
+  createSession(req: { sessionID?: string }, stored: StoredSession): Record<string, unknown>;
+}
+
 /** The constructor of `session.Store`: callable as a function (`Store.call(this)`) or extended as a class. */
 export interface StoreConstructor {
-  new (): EventEmitter;
+  new (): EventEmitter & StoreMethods;
   (this: EventEmitter): void;
-  prototype: EventEmitter;
+  prototype: EventEmitter & StoreMethods;
 }
 
 /**
@@ -26,6 +39,37 @@ export const Store = function Store(this: EventEmitter) {
   EventEmitter.call(this);
 } as unknown as StoreConstructor;
 inherits(Store, EventEmitter);
+
+Store.prototype.load = function load(this: ExpressSessionStore & StoreMethods, sid, callback) {
+  this.get(sid, (error, stored) => {
+    if (error) {
+      callback(error);
+      return;
+    }
+    if (stored === null || stored === undefined) {
+      callback();
+      return;
+    }
+    callback(undefined, this.createSession({ sessionID: sid }, stored as StoredSession));
+  });
+};
+
+Store.prototype.createSession = function createSession(_req, stored) {
+  // An entry tessera wrote keeps the app's data inside its record.
+  const inner = (stored as { tessera?: { data?: Record<string, unknown> } }).tessera?.data;
+  const data: Record<string, unknown> = inner !== undefined ? { ...inner } : { ...stored };
+  const cookie = (stored.cookie ?? {}) as CookieInit & { expires?: string | Date | null };
+  const expires = typeof cookie.expires === 'string' ? new Date(cookie.expires) : cookie.expires;
+  const session = Object.create(Session.prototype) as Record<string, unknown>;
+  Object.assign(session, data);
+  Object.defineProperty(session, 'cookie', {
+    value: new Cookie({ ...cookie, expires: expires ?? null, originalMaxAge: cookie.originalMaxAge ?? null }),
+    writable: true,
+    enumerable: true,
+    configurable: true,
+  });
+  return session;
+};
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -59,12 +103,7 @@ export class MemoryStore extends (Store as unknown as new () => EventEmitter) im
 
   /** Store a session under an id. */
   set(sid: string, session: StoredSession, callback?: Callback): void {
-    this.#sessions.delete(sid);
-    this.#sessions.set(sid, JSON.stringify(session));
-    while (this.#sessions.size > this.#maxEntries) {
-      const oldest = this.#sessions.keys().next().value as string;
-      this.#sessions.delete(oldest);
-    }
+    this.#write(sid, session);
     if (callback) defer(() => callback(null));
   }
 
@@ -77,7 +116,7 @@ export class MemoryStore extends (Store as unknown as new () => EventEmitter) im
   /** Refresh a session's cookie (expiry). */
   touch(sid: string, session: StoredSession, callback?: Callback): void {
     const current = this.#read(sid);
-    if (current !== null) this.set(sid, { ...current, cookie: session.cookie }, undefined);
+    if (current !== null) this.#write(sid, { ...current, cookie: session.cookie });
     if (callback) defer(() => callback(null));
   }
 
@@ -100,6 +139,16 @@ export class MemoryStore extends (Store as unknown as new () => EventEmitter) im
   /** The number of live sessions. */
   length(callback: Callback<number>): void {
     this.all((error, sessions) => callback(error, Object.keys(sessions ?? {}).length));
+  }
+
+  /** Keep a session as the most recent entry, dropping the oldest beyond `maxEntries`. */
+  #write(sid: string, session: StoredSession): void {
+    this.#sessions.delete(sid);
+    this.#sessions.set(sid, JSON.stringify(session));
+    while (this.#sessions.size > this.#maxEntries) {
+      const oldest = this.#sessions.keys().next().value as string;
+      this.#sessions.delete(oldest);
+    }
   }
 
   #read(sid: string): StoredSession | null {
