@@ -851,4 +851,21 @@ describe('store errors reach the app (next(err), as in express-session)', () => 
     await vi.waitFor(() => expect(seen).toHaveLength(1));
     expect(seen[0]).toMatchObject({ code: 'STORE_UNAVAILABLE', message: 'boom!' });
   });
+  it('unset: destroy asks the store even when the app sets req.session = null without reading it, as express-session does', async () => {
+    const store = new session.MemoryStore();
+    const destroyed: string[] = [];
+    store.destroy = (sid, cb) => {
+      destroyed.push(sid);
+      cb?.(new Error('boom!'));
+    };
+    const { app, seen } = appSeeingErrors({ store, unset: 'destroy' }, (req, res) => {
+      setSession(req, null);
+      res.send('done');
+    });
+    const res = await request(app).get('/').expect(200, 'done');
+    expect(setCookies(res)).toEqual([]);
+    await vi.waitFor(() => expect(seen).toHaveLength(1));
+    expect(destroyed).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ code: 'STORE_UNAVAILABLE', message: 'boom!' });
+  });
 });

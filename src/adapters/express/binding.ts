@@ -110,6 +110,9 @@ export class RequestBinding implements SessionBinding, CommitHooks {
   assign(value: unknown): void {
     this.made = true;
     this.#value = value;
+    // With `unset: 'destroy'`, removing a session the app never read still destroys it (and
+    // asks the store, as express-session does), so the end-of-request save must run.
+    if (this.#context.settings.unset === 'destroy') this.commitBeforeEnd();
   }
 
   setSession(object: SessionObject | undefined): void {
