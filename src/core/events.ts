@@ -64,8 +64,11 @@ export type SessionEvent = EventBase &
      * that came over plain HTTP from another host (`secure_cookie_over_http`: the browser would
      * drop it, so nobody keeps a session), or `X-Forwarded-Proto: https` from a proxy the app does
      * not trust (`untrusted_forwarded_proto`: set Express's `trust proxy`, or `proxy: true`).
+     * Also sent, each time, when `userIdFrom` found a user in a stored session whose response
+     * headers had already gone out (`user_after_headers`: a streamed response): the new token
+     * a sign-in needs could not reach the client, so the session stays anonymous to tessera.
      */
-    | { type: 'setup_warning'; reason: 'secure_cookie_over_http' | 'untrusted_forwarded_proto' }
+    | { type: 'setup_warning'; reason: 'secure_cookie_over_http' | 'untrusted_forwarded_proto' | 'user_after_headers' }
     | {
         type: 'store_error';
         /** The store method that failed: `get`, `set`, `touch`, `delete`, ... */

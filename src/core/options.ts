@@ -106,6 +106,15 @@ export interface SessionOptions {
   now?: () => number;
   /** Receives audit events; see {@link SessionEvent}. */
   onEvent?: EventListener;
+  /**
+   * The signed-in user as the application's own login code records it in the session data,
+   * for apps that do not call `signIn` (passport: `(data) => data.passport?.user`). Read before
+   * every save: a user appearing or changing is a sign-in (the per-user index and session limit
+   * apply, and a session stored before gets a new id and token); a user disappearing leaves the
+   * session anonymous. Return a string (or a finite number) of 1 to 256 characters, or
+   * `null`/`undefined` for no user. @default none: only `signIn` signs users in
+   */
+  userIdFrom?: (data: Readonly<Record<string, unknown>>) => unknown;
 }
 
 /** How a change of user agent or IP during a session is handled. */
@@ -133,11 +142,12 @@ export interface ResolvedAnomalyOptions {
 }
 
 /** Options after defaults, with everything required. Internal: never reachable by an app. */
-export interface ResolvedOptions extends Omit<Required<SessionOptions>, 'secret' | 'cookie' | 'anomaly' | 'onEvent'> {
+export interface ResolvedOptions extends Omit<Required<SessionOptions>, 'secret' | 'cookie' | 'anomaly' | 'onEvent' | 'userIdFrom'> {
   keyRing: KeyRing;
   cookie: ResolvedCookieOptions;
   anomaly: ResolvedAnomalyOptions | false;
   onEvent: EventListener | undefined;
+  userIdFrom: SessionOptions['userIdFrom'];
 }
 
 /** What a rule checks about one option's value. */
@@ -177,6 +187,7 @@ export const OPTION_RULES: { readonly [K in keyof SessionOptions]-?: Rule } = {
   encryptData: { kind: 'boolean' },
   now: { kind: 'function' },
   onEvent: { kind: 'function' },
+  userIdFrom: { kind: 'function' },
 };
 
 /** Every option name of the core. */
@@ -233,6 +244,7 @@ export function resolveOptions(options: SessionOptions, hints: ResolveHints = {}
     encryptData: options.encryptData ?? false,
     now: options.now ?? Date.now,
     onEvent: options.onEvent,
+    userIdFrom: options.userIdFrom,
   };
   if (resolved.keyRing.weak) {
     if (resolved.encryptData) fail(`secret: encryptData derives its key from the first secret, which is weak; use a strong one: ${GENERATE}`);

@@ -1,8 +1,9 @@
 /**
  * One request's view of its session: the data handle, sign-in and sign-out, per-user controls,
  * and the commit that writes what changed before the response headers go out. A thin facade:
- * loading is `./load.js`, writing `./commit.js`, headers `./headers.js`, per-user controls
- * `./users.js`; the state they share is documented in `./request-state.js`.
+ * loading is `./load.js`, writing `./commit.js`, headers `./headers.js`, sign-in and the end of
+ * a session `./identity.js`, per-user controls `./users.js`; the state they share is
+ * documented in `./request-state.js`.
  * @module
  */
 import { clampCookieAge } from './cookie.js';
@@ -14,7 +15,9 @@ import { responseHeaders, type ResponseHeaders } from './headers.js';
 import type { Loaded } from './load.js';
 import { absoluteDeadline, expiryReason, idleDeadline, notAfter } from './policy.js';
 import { metaOf, type RequestInfo } from './request.js';
-import { liveState, newFields, newState, restart, type RequestState } from './request-state.js';
+import { liveState, newState, type RequestState } from './request-state.js';
+import * as identity from './identity.js';
+import { isUserId, type SessionParts } from './identity.js';
 import * as users from './users.js';
 import type { SessionInfo } from './users.js';
 
@@ -177,30 +180,22 @@ export class RequestSession {
    * `HEADERS_SENT` when the response headers have already gone out.
    */
   async signIn(userId: string, options: { keepData?: boolean } = {}): Promise<void> {
-    if (typeof userId !== 'string' || userId.length === 0 || userId.length > 256) {
+    if (!isUserId(userId)) {
       throw new TesseraError('INVALID_OPTION', 'signIn: userId must be a non-empty string of at most 256 characters');
     }
     this.#assertHeadersOpen('signIn');
-    const keep = options.keepData ?? this.#ctx.options.keepDataOnSignIn;
-    const data = keep ? this.data.snapshot() : {};
-    await users.makeRoomFor(this.#ctx, userId, this.#request, this.#state.stored ? this.#state.key : null);
-    const previous = await this.#end('regenerated');
-    const now = this.#ctx.options.now();
-    restart(this.#state, newFields(now, userId, metaOf(this.#request)));
-    this.#refill(data);
-    this.#state.signedIn = true;
-    this.#regenerated(previous);
+    await identity.signIn(this.#parts, userId, options.keepData ?? this.#ctx.options.keepDataOnSignIn);
   }
 
   /** Sign out: delete the session, clear the cookie, and send `Clear-Site-Data`. */
   async signOut(): Promise<void> {
-    await this.#endAndReset('sign_out');
+    await identity.endAndReset(this.#parts, 'sign_out');
     this.#state.clearSiteData = this.#ctx.options.clearSiteData !== false;
   }
 
   /** Delete the session and clear the cookie. The handle continues as a new, empty session. */
   async destroy(): Promise<void> {
-    await this.#endAndReset('destroy');
+    await identity.endAndReset(this.#parts, 'destroy');
   }
 
   /**
@@ -208,7 +203,7 @@ export class RequestSession {
    * `regenerate`). The new one is stored, and its cookie set, only if something is stored in it.
    */
   async regenerate(): Promise<void> {
-    await this.#endAndReset('destroy');
+    await identity.endAndReset(this.#parts, 'destroy');
   }
 
   /**
@@ -219,12 +214,7 @@ export class RequestSession {
    */
   async renewToken(): Promise<void> {
     this.#assertHeadersOpen('renewToken');
-    const { version: _version, tokens: _tokens, ...kept } = this.#state.fields;
-    const data = this.data.snapshot();
-    const previous = await this.#end('regenerated');
-    restart(this.#state, { ...kept, version: 0 });
-    this.#refill(data);
-    this.#regenerated(previous);
+    await identity.renewToken(this.#parts);
   }
 
   /** Replace the token after a change of privileges (an admin mode, a role change): {@link renewToken}. */
@@ -238,7 +228,7 @@ export class RequestSession {
     if (!state.stored) return false;
     const record = await this.#ctx.gateway.read(state.key, this.#request, () => this.ref);
     if (record === null || expiryReason(record, this.#ctx.options, this.#ctx.options.now()) !== null) {
-      await this.#endAndReset('destroy');
+      await identity.endAndReset(this.#parts, 'destroy');
       return false;
     }
     const fresh = liveState(state.key, record, state.identity, state.cookie === 'set');
@@ -326,6 +316,7 @@ export class RequestSession {
    * @throws TesseraError `STORE_UNAVAILABLE` or `WRITE_CONFLICT`.
    */
   async save(): Promise<void> {
+    await identity.followUserInData(this.#parts);
     await commit(this.#ctx, this.#request, this.#state, this.data);
   }
 
@@ -347,6 +338,11 @@ export class RequestSession {
     return responseHeaders(this.#ctx, this.#request, this.#state, this.data, beforeSave);
   }
 
+  /** This session as the identity operations (`./identity.js`) see it. */
+  get #parts(): SessionParts {
+    return { ctx: this.#ctx, request: this.#request, state: this.#state, data: this.data };
+  }
+
   #requireUser(): string {
     const userId = this.#state.fields.userId;
     if (userId === null) throw new TesseraError('NOT_AUTHENTICATED', 'Sign-in required');
@@ -357,46 +353,5 @@ export class RequestSession {
     if (this.#state.headers !== 'open') {
       throw new TesseraError('HEADERS_SENT', `${operation}: the response headers were already sent, so the new cookie cannot reach the client`);
     }
-  }
-
-  /** Put data back as this request's own changes (it is written with the new session). */
-  #refill(data: Record<string, unknown>): void {
-    this.data.reset({});
-    for (const [key, value] of Object.entries(data)) this.data.set(key, value);
-  }
-
-  /** Report that the session `previousRef` (if one was stored) was replaced by this one. */
-  #regenerated(previousRef: string | null): void {
-    if (previousRef !== null) this.#ctx.emit('regenerated', this.#request, this.ref, this.#state.fields.userId, { previousRef });
-  }
-
-  /**
-   * Delete the stored session (if any), and what it was migrated from.
-   * @returns the reference of the session deleted, or `null` if none was stored.
-   */
-  async #end(reason: 'regenerated' | 'sign_out' | 'destroy'): Promise<string | null> {
-    const state = this.#state;
-    const previousRef = state.stored ? this.ref : null;
-    if (state.stored) {
-      await this.#ctx.gateway.remove(state.key, this.#request);
-      if (reason !== 'regenerated') this.#ctx.emit('destroyed', this.#request, previousRef, state.fields.userId, { reason });
-    } else if (reason === 'destroy') {
-      // As express-session: destroying asks the store even for a session it never held (a
-      // store failure then reaches the app as it would have).
-      await this.#ctx.gateway.remove(state.key, this.#request);
-    }
-    // A session migrated from express-session on this request: its old entry must go too,
-    // or the old `s:` cookie would still open it.
-    const removeCarried = state.removeCarried;
-    state.removeCarried = undefined;
-    if (removeCarried) await removeCarried();
-    return previousRef;
-  }
-
-  async #endAndReset(reason: 'sign_out' | 'destroy'): Promise<void> {
-    await this.#end(reason);
-    this.#state.signedIn = false;
-    restart(this.#state, newFields(this.#ctx.options.now(), null, metaOf(this.#request)));
-    this.data.reset({});
   }
 }
