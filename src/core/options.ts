@@ -6,6 +6,7 @@
  * @module
  */
 import type { Store } from '../store/types.js';
+import { storeProblem } from './store-check.js';
 import { resolveCookieOptions, type CookieOptions, type ResolvedCookieOptions } from './cookie.js';
 import { TesseraError } from './errors.js';
 import type { EventListener } from './events.js';
@@ -212,9 +213,8 @@ export function resolveOptions(options: SessionOptions, hints: ResolveHints = {}
     const derived = hints.derived?.includes(name as keyof SessionOptions) === true && rule.kind === 'duration';
     if (value !== undefined) checkValue(name, value, derived ? { ...rule, seconds: false } : rule);
   }
-  if (!isStore(options.store)) {
-    fail('store: expected a Store (an object with get, set, delete, touch, listByUser, deleteByUser and close), such as new MemoryStore() or new SqliteStore({ database })');
-  }
+  const storeError = storeProblem(options.store, 'store', 'tessera');
+  if (storeError !== null) fail(storeError);
   const cookie = resolveCookieOptions(options.cookie);
   if (cookie.secure === false && process.env['NODE_ENV'] === 'production' && options.allowInsecureCookie !== true) {
     fail('cookie.secure is false under NODE_ENV=production; set allowInsecureCookie: true if that is really intended');
@@ -335,14 +335,6 @@ function resolveAnomaly(options: AnomalyOptions | false | undefined): ResolvedAn
 
 function isBits(value: unknown, max: number): boolean {
   return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= max;
-}
-
-function isStore(value: unknown): value is Store {
-  if (typeof value !== 'object' || value === null) return false;
-  const store = value as Record<string, unknown>;
-  return ['get', 'set', 'delete', 'touch', 'listByUser', 'deleteByUser', 'close'].every(
-    (method) => typeof store[method] === 'function',
-  );
 }
 
 function describe(value: unknown): string {

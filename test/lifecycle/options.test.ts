@@ -7,7 +7,11 @@
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import request from 'supertest';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import connectPgSimple from 'connect-pg-simple';
+import expressSession from 'express-session';
+import { Pool as PgPool } from 'pg';
+import { createClient as createRedisClient } from 'redis';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import session, { type ExpressSessionOptions } from '../../src/adapters/express/index.js';
 import { createSessions } from '../../src/core/engine.js';
 import { TesseraError } from '../../src/core/errors.js';
@@ -293,4 +297,55 @@ describe('the Express drop-in passes tessera options through unchanged', () => {
       });
     }
   }
+});
+
+describe('a store option that is not a store is refused at construction, saying what to pass', () => {
+  /** Real clients, never connected: what people pass by mistake. */
+  const redisClient = createRedisClient({ url: 'redis://127.0.0.1:6379' });
+  const pgPool = new PgPool({ connectionString: 'postgres://tessera:hunter2@127.0.0.1:5432/app' });
+  afterAll(async () => {
+    await pgPool.end();
+  });
+
+  const cases: Array<{ what: string; value: unknown; says: RegExp }> = [
+    { what: 'a connection string', value: 'redis://user:hunter2@127.0.0.1:6379', says: /a string .*pass a store object/ },
+    { what: 'an empty object', value: {}, says: /an object with none of those methods/ },
+    { what: 'a class', value: MemoryStore, says: /class or function MemoryStore: pass an instance \(new MemoryStore/ },
+    { what: 'express-session’s MemoryStore class', value: expressSession.MemoryStore, says: /pass an instance \(new MemoryStore/ },
+    { what: 'a raw node-redis client', value: redisClient, says: /a Redis client: wrap it in a store, new RedisStore\(\{ client \}\)/ },
+    { what: 'a pg Pool', value: pgPool, says: /a database client or pool: wrap it in a store, new PostgresStore/ },
+    { what: 'an object missing some methods', value: { get() {}, set() {} }, says: /an object without/ },
+  ];
+  for (const { what, value, says } of cases) {
+    it(`refuses ${what} in the drop-in and in the core`, () => {
+      const viaExpress = refusal(() => session({ secret: SECRET, store: value as never }));
+      expect(viaExpress.code).toBe('INVALID_OPTION');
+      expect(viaExpress.message).toMatch(/^store: expected a tessera Store/);
+      expect(viaExpress.message).toMatch(says);
+      expect(viaExpress.message).not.toContain('hunter2');
+      const viaCore = refusal(() => createSessions({ secret: SECRET, store: value as never }));
+      expect(viaCore.message).toMatch(says);
+      expect(viaCore.message).not.toContain('hunter2');
+    });
+  }
+
+  it('tells a core user with an express-session store to wrap it in LegacyStore', () => {
+    const error = refusal(() => createSessions({ secret: SECRET, store: new expressSession.MemoryStore() as never }));
+    expect(error.message).toMatch(/an express-session store: wrap it, new LegacyStore\(store\)/);
+  });
+
+  it('refuses a migrateFrom that is not an express-session store', () => {
+    expect(refusal(() => session({ secret: SECRET, store: store(), migrateFrom: store() as never })).message).toMatch(
+      /^migrateFrom: expected an express-session store/,
+    );
+  });
+
+  it('accepts every kind of store it supports', () => {
+    expect(() => session({ secret: SECRET, store: store() })).not.toThrow();
+    expect(() => session({ secret: SECRET, store: new expressSession.MemoryStore() })).not.toThrow();
+    expect(() => session({ secret: SECRET, store: store(), migrateFrom: new expressSession.MemoryStore() })).not.toThrow();
+    // connect-pg-simple's store has a query method, like a pool: it is still a store.
+    const PgSessionStore = connectPgSimple(expressSession);
+    expect(() => session({ secret: SECRET, store: new PgSessionStore({ pool: pgPool, pruneSessionInterval: false }) })).not.toThrow();
+  });
 });

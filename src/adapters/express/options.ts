@@ -10,6 +10,7 @@ import type { IncomingMessage } from 'node:http';
 import { MAX_COOKIE_AGE_MS, resolveCookieOptions, type CookieOptions, type CookieScope, type ResolvedCookieOptions } from '../../core/cookie.js';
 import { TesseraError } from '../../core/errors.js';
 import { OPTION_NAMES, checkNames, type SessionOptions } from '../../core/options.js';
+import { storeProblem } from '../../core/store-check.js';
 import type { ExpressSessionStore } from '../../store/legacy.js';
 import type { Store as TesseraStore } from '../../store/types.js';
 import type { CookieInit } from './cookie.js';
@@ -103,7 +104,7 @@ export function mapOptions(options: ExpressSessionOptions): MappedOptions {
     throw new TesseraError('INVALID_OPTION', 'session(options): an options object is required');
   }
   checkNames(options, [...OPTION_NAMES.filter((n) => n !== 'store' && n !== 'cookie' && n !== 'secret'), ...EXPRESS_NAMES], 'session');
-  const { name: givenName, key, cookie: given = {}, genid, resave, proxy, store: _store, unset, migrateFrom: _migrateFrom, saveErrors, storeErrorStatus, ...core } = options;
+  const { name: givenName, key, cookie: given = {}, genid, resave, proxy, store, unset, migrateFrom, saveErrors, storeErrorStatus, ...core } = options;
   // As express-session: these are checked before anything else, with its words.
   if (genid !== undefined && typeof genid !== 'function') throw new TesseraError('INVALID_OPTION', 'genid option must be a function');
   if (unset !== undefined && unset !== 'keep' && unset !== 'destroy') {
@@ -121,6 +122,12 @@ export function mapOptions(options: ExpressSessionOptions): MappedOptions {
   }
   if (saveErrors !== undefined && saveErrors !== 'after-response' && saveErrors !== 'instead-of-response') {
     throw new TesseraError('INVALID_OPTION', "saveErrors must be 'after-response' or 'instead-of-response'");
+  }
+  for (const problem of [
+    store === undefined ? null : storeProblem(store, 'store', 'either'),
+    migrateFrom === undefined ? null : storeProblem(migrateFrom, 'migrateFrom', 'express'),
+  ]) {
+    if (problem !== null) throw new TesseraError('INVALID_OPTION', problem);
   }
   if (storeErrorStatus !== undefined && !(Number.isInteger(storeErrorStatus) && storeErrorStatus >= 400 && storeErrorStatus <= 599)) {
     throw new TesseraError('INVALID_OPTION', 'storeErrorStatus must be an HTTP error status (400-599)');
