@@ -13,7 +13,7 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -176,7 +176,10 @@ export async function countingProxy(url: string): Promise<CountingProxy> {
 
 /** A PostgreSQL server of its own for a test that stops and restarts it. */
 export interface PrivatePostgres {
-  /** Connection URL (`postgres://postgres@127.0.0.1:<port>/postgres`, trust auth). */
+  /**
+   * Connection URL: `postgres://postgres@127.0.0.1:<port>/postgres` (trust auth), or with the
+   * password when the server was made with one (password auth over TCP).
+   */
   url: string;
   /** Start the server (again) and wait until it accepts connections. */
   start(): Promise<void>;
@@ -197,9 +200,11 @@ export interface PrivatePostgres {
  * `initdb` a throw-away cluster in a temp directory and serve it on a free loopback port.
  * PostgreSQL refuses to run as root, so under root the binaries run as the `postgres` OS user
  * (`runuser`). Never touches the machine's main server.
+ * @param options.password make TCP connections authenticate with this password for `postgres`
+ * (SCRAM), so a wrong one is refused; without it, every connection is trusted.
  * @returns the server, or the reason it cannot run here.
  */
-export async function privatePostgres(): Promise<PrivatePostgres | { skip: string }> {
+export async function privatePostgres(options: { password?: string } = {}): Promise<PrivatePostgres | { skip: string }> {
   const bin = postgresBinDir();
   if (bin === undefined) return { skip: 'no PostgreSQL server binaries (set PG_BIN to the directory of initdb)' };
   const asRoot = process.getuid?.() === 0;
@@ -213,14 +218,20 @@ export async function privatePostgres(): Promise<PrivatePostgres | { skip: strin
       const gid = Number((await execFileAsync('id', ['-g', 'postgres'])).stdout);
       chownSync(dir, uid, gid);
     }
-    await run('initdb', ['-D', join(dir, 'data'), '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync']);
+    const auth = ['-A', 'trust'];
+    if (options.password !== undefined) {
+      const pwfile = join(dir, 'pwfile');
+      writeFileSync(pwfile, `${options.password}\n`, { mode: 0o644 });
+      auth.splice(0, 2, '--auth-local=trust', '--auth-host=scram-sha-256', `--pwfile=${pwfile}`);
+    }
+    await run('initdb', ['-D', join(dir, 'data'), ...auth, '-U', 'postgres', '-E', 'UTF8', '--no-sync']);
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     return { skip: `initdb failed: ${describeError(error)}` };
   }
   const port = await freePort();
   const pgCtl = (...args: string[]) => run('pg_ctl', ['-D', join(dir, 'data'), '-w', '-t', '30', ...args]);
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
+  const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
   let running = false;
   let frozen: number[] = [];
   const stop = (pid: number): void => {
@@ -239,10 +250,10 @@ export async function privatePostgres(): Promise<PrivatePostgres | { skip: strin
   };
   process.once('exit', stopOnExit);
   return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    url: `postgres://${options.password === undefined ? 'postgres' : `postgres:${encodeURIComponent(options.password)}`}@127.0.0.1:${port}/postgres`,
     async start() {
       running = true;
-      await pgCtl('start', '-l', join(dir, 'server.log'), '-o', options);
+      await pgCtl('start', '-l', join(dir, 'server.log'), '-o', serverOptions);
     },
     async crash() {
       await pgCtl('stop', '-m', 'immediate');
