@@ -3,43 +3,15 @@
  * B, a sign-out on A is seen by B at once, and "sign out everywhere" from B ends the sessions
  * that were created on A. Real processes, real HTTP, real servers on loopback.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApp as startScript, stopApp, type AppProcess } from '../helpers/app-process.js';
 import { DATABASE_URL, REDIS_URL, reachPostgres, reachRedis, serverUnavailable } from '../helpers/servers.js';
 
 const SECRET = 'multi-process-secret-0123456789-abcdefghij';
 
-interface AppProcess {
-  url: string;
-  child: ChildProcess;
-}
-
-/** Start test/fixtures/app-server.ts in its own Node process; resolves once it listens. */
-async function startApp(env: Record<string, string>): Promise<AppProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/app-server.ts'], {
-    env: { ...process.env, SECRET, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let output = '';
-  child.stdout!.setEncoding('utf8');
-  const port = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: string) => {
-      output += chunk;
-      const match = /listening (\d+)/.exec(output);
-      if (match) resolve(match[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`app process exited with ${code} before listening`)));
-  });
-  return { url: `http://127.0.0.1:${port}`, child };
-}
-
-async function stopApp(app: AppProcess | undefined): Promise<void> {
-  if (app === undefined || app.child.exitCode !== null) return;
-  app.child.kill('SIGTERM');
-  await once(app.child, 'exit');
-}
+/** test/fixtures/app-server.ts in its own process, on the store `env` names. */
+const startApp = (env: Record<string, string>): Promise<AppProcess> => startScript('test/fixtures/app-server.ts', { SECRET, ...env });
 
 interface Answer {
   user: string | null;
