@@ -45,21 +45,70 @@ export async function commit(ctx: SessionContext, request: RequestInfo, state: R
 }
 
 async function create(ctx: SessionContext, request: RequestInfo, state: RequestState, data: SessionHandle, now: number): Promise<void> {
-  const identity = state.identity!;
-  state.fields = { ...state.fields, version: 1, lastSeenAt: now, tokens: { current: tokenHashOf(identity.token), issuedAt: now } };
-  const record = recordOf(ctx, state.fields, data);
+  if (state.migrated) {
+    await createMigrated(ctx, request, state, data, now);
+    return;
+  }
+  const record = firstRecord(ctx, state, data, now);
   if (!(await ctx.gateway.write(state.key, record, null, request))) {
     throw new TesseraError('WRITE_CONFLICT', 'A new session collided with an existing one');
   }
+  await created(ctx, request, state, data, record);
+}
+
+/** The first record of a new session: version 1, its token current. */
+function firstRecord(ctx: SessionContext, state: RequestState, data: SessionHandle, now: number): SessionRecord {
+  state.fields = { ...state.fields, version: 1, lastSeenAt: now, tokens: { current: tokenHashOf(state.identity!.token), issuedAt: now } };
+  return recordOf(ctx, state.fields, data);
+}
+
+/** A new session is in the store: report it, and delete what it was migrated from. */
+async function created(ctx: SessionContext, request: RequestInfo, state: RequestState, data: SessionHandle, record: SessionRecord): Promise<void> {
   stored(state, data, record);
   state.cookie = 'set';
+  state.migrated = false;
   const ref = ctx.reference(state.key);
   ctx.emit('created', request, ref, state.fields.userId);
   if (state.signedIn) ctx.emit('authenticated', request, ref, state.fields.userId);
   state.signedIn = false;
+  await removeCarried(state);
+}
+
+async function removeCarried(state: RequestState): Promise<void> {
   const remove = state.removeCarried;
   state.removeCarried = undefined;
   if (remove) await remove();
+}
+
+/**
+ * Create a session moved from express-session. Its identity is derived from the old session id,
+ * so requests that show the same old cookie at once (here or on another host) create the same
+ * key: the first create wins, and every other one joins the session it stored, writing only
+ * its own changes on top. One old session never becomes two.
+ */
+async function createMigrated(ctx: SessionContext, request: RequestInfo, state: RequestState, data: SessionHandle, now: number): Promise<void> {
+  const outcome = await ctx.writes.run(state.key, async (last) => {
+    // A request of this process moved it already: no create to try.
+    if (last !== undefined) return { result: undefined };
+    const record = firstRecord(ctx, state, data, now);
+    return (await ctx.gateway.write(state.key, record, null, request)) ? { result: record, wrote: record } : { result: undefined };
+  });
+  if (outcome !== undefined) {
+    await created(ctx, request, state, data, outcome);
+    return;
+  }
+  const changes = data.changes();
+  const fresh = await ctx.gateway.read(state.key, request, () => ctx.reference(state.key));
+  const tokens = fresh?.tokens;
+  const hash = tokenHashOf(state.identity!.token);
+  if (fresh === null || tokens === undefined || (tokens.current !== hash && tokens.pending?.hash !== hash)) {
+    throw new TesseraError('WRITE_CONFLICT', 'A session moved from express-session collided with another session');
+  }
+  const { data: freshData, expiresAt: _expiresAt, ...fields } = fresh;
+  Object.assign(state, { stored: true, fields, fieldsChanged: false, forceWrite: false, forceTouch: false, cookie: 'set', migrated: false, signedIn: false });
+  data.rebase(freshData, changes);
+  await removeCarried(state);
+  if (changes.size > 0) await write(ctx, request, state, data, now);
 }
 
 /** Base delay of the backoff between compare-and-set attempts, in ms (doubling, jittered). */

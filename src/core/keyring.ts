@@ -25,7 +25,7 @@
  */
 import { createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import { TesseraError } from './errors.js';
-import { isSessionIdShaped, isTokenShaped, type Identity } from './token.js';
+import { SESSION_ID_BYTES, isSessionIdShaped, isTokenShaped, type Identity } from './token.js';
 
 /** Minimum secret length in bytes (UTF-8). 32 bytes = 256 bits, the HMAC-SHA256 key size. */
 export const MIN_SECRET_BYTES = 32;
@@ -74,6 +74,7 @@ const KEY_ID_PATTERN = /^[A-Za-z0-9_-]{1,16}$/;
 /** Upper bound of a value worth parsing; anything longer is refused before any crypto. */
 const MAX_VALUE_LENGTH = 512;
 const ROTATION_PURPOSE = 'tessera/rotation';
+const MIGRATION_PURPOSE = 'tessera/migration';
 
 /** Signs and verifies cookie values with a ring of HMAC-SHA256 keys. */
 export class KeyRing {
@@ -156,6 +157,18 @@ export class KeyRing {
   rotationToken(keyId: string, identity: Identity): string | undefined {
     const key = this.derive(keyId, ROTATION_PURPOSE);
     return key === undefined ? undefined : mac(key, `${identity.sid}.${identity.token}`);
+  }
+
+  /**
+   * The identity of the tessera session an express-session session `legacySid` moves to:
+   * keyed HMACs of the old id under a key derived from the signing key, so that every request
+   * (on any host) showing the same old cookie moves it to the same session, never two, and
+   * nobody without the key can tell the new token from the old id.
+   */
+  migrationIdentity(legacySid: string): Identity {
+    const key = this.derive(this.signingKeyId, MIGRATION_PURPOSE)!;
+    const sid = createHmac('sha256', key).update(`sid\0${legacySid}`).digest().subarray(0, SESSION_ID_BYTES).toString('base64url');
+    return { sid, token: mac(key, `token\0${legacySid}`) };
   }
 
   /**

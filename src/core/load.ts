@@ -12,8 +12,8 @@ import type { SessionData } from './handle.js';
 import type { VerifiedValue } from './keyring.js';
 import { expiryReason } from './policy.js';
 import { metaOf, type RequestInfo } from './request.js';
-import { matchToken, rotationStep } from './rotation.js';
-import { storeKeyOf, type Identity } from './token.js';
+import { matchToken, rotationStep, tokensOf } from './rotation.js';
+import { storeKeyOf, tokenHashOf, type Identity } from './token.js';
 
 /** What to do about the cookie a request brought, when it gives no live session. */
 export type StaleCookie =
@@ -34,7 +34,12 @@ export type Loaded =
        * express-session (and how to delete its old entry once stored), or the data kept when the
        * anomaly policy `require-reauth` signed the user out.
        */
-      carry?: { data: SessionData; remove?: () => Promise<void> };
+      carry?: {
+        data: SessionData;
+        remove?: () => Promise<void>;
+        /** The identity derived from the express-session id (a migration), instead of a random one. */
+        identity?: Identity;
+      };
     }
   | {
       kind: 'live';
@@ -169,11 +174,34 @@ async function checkAnomaly(ctx: SessionContext, request: RequestInfo, key: stri
 
 async function loadLegacy(ctx: SessionContext, request: RequestInfo, sid: string): Promise<Loaded> {
   const legacy = ctx.legacy!;
+  const identity = ctx.keyRing.migrationIdentity(sid);
   const data = await ctx.gateway.call('legacy_get', request, () => legacy.load(sid));
-  if (data === null) {
+  if (data === null) return movedJustNow(ctx, request, identity);
+  const remove = (): Promise<void> => ctx.gateway.call('legacy_delete', request, () => legacy.remove(sid));
+  return { kind: 'new', cookie: 'none', carry: { data, remove, identity } };
+}
+
+/**
+ * An old cookie whose express-session entry is gone: a request of the same cookie may have
+ * just moved it (parallel requests, or a response the client never got). Within the rotation
+ * grace of that move, and while the moved session still has the token the move gave it, the
+ * old cookie opens it (and the response hands out the new cookie); after that it is stale, so
+ * an old cookie forged from a store dump cannot reach a moved session.
+ */
+async function movedJustNow(ctx: SessionContext, request: RequestInfo, identity: Identity): Promise<Loaded> {
+  const key = storeKeyOf(identity.sid);
+  const record = await ctx.gateway.read(key, request, () => ctx.reference(key));
+  const now = ctx.options.now();
+  const tokens = record === null ? undefined : tokensOf(record, key);
+  const recent =
+    record !== null &&
+    tokens !== undefined &&
+    tokens.current === tokenHashOf(identity.token) &&
+    now < tokens.issuedAt + ctx.options.rotationGrace + ctx.options.maxClockSkew &&
+    expiryReason(record, ctx.options, now) === null;
+  if (!recent) {
     ctx.emit('stale_cookie', request, null, null);
     return STALE;
   }
-  const remove = (): Promise<void> => ctx.gateway.call('legacy_delete', request, () => legacy.remove(sid));
-  return { kind: 'new', cookie: 'none', carry: { data, remove } };
+  return { kind: 'live', key, record, identity, sendCookie: true };
 }

@@ -18,6 +18,7 @@ import { metaOf, type RequestInfo } from './request.js';
 import { liveState, newState, type RequestState } from './request-state.js';
 import * as identity from './identity.js';
 import { isUserId, type SessionParts } from './identity.js';
+import { storeKeyOf } from './token.js';
 import * as users from './users.js';
 import type { SessionInfo } from './users.js';
 
@@ -59,8 +60,15 @@ export class RequestSession {
     this.#state = newState(now, metaOf(request), loaded.cookie === 'clear' ? 'clear' : 'keep', loaded.cookie === 'duplicate');
     this.data = new SessionHandle(loaded.carry?.data ?? {});
     if (loaded.carry !== undefined) {
-      this.data.markAllWritten();
       this.#state.removeCarried = loaded.carry.remove;
+      const migrated = loaded.carry.identity;
+      if (migrated !== undefined) {
+        // The carried data is the session's, not this request's changes: a parallel request
+        // moving the same old session may store it first, and only changes are re-applied.
+        Object.assign(this.#state, { identity: migrated, key: storeKeyOf(migrated.sid), migrated: true });
+      } else {
+        this.data.markAllWritten();
+      }
     }
   }
 

@@ -51,6 +51,12 @@ export interface RequestState {
   signedIn: boolean;
   /** Delete the express-session entry this session was migrated from, once it is stored. */
   removeCarried: (() => Promise<void>) | undefined;
+  /**
+   * The session is moving from express-session under an identity derived from the old id (not
+   * stored yet): a create that finds the key taken joins the session a parallel request of the
+   * same old cookie stored there.
+   */
+  migrated: boolean;
 }
 
 /** The fields of a session that is not stored yet. */
@@ -75,6 +81,7 @@ export function newState(now: number, meta: SessionMeta, cookie: 'keep' | 'clear
     clearSiteData: false,
     signedIn: false,
     removeCarried: undefined,
+    migrated: false,
   };
 }
 
@@ -95,6 +102,7 @@ export function liveState(key: string, record: SessionRecord, identity: Identity
     clearSiteData: false,
     signedIn: false,
     removeCarried: undefined,
+    migrated: false,
   };
 }
 
@@ -105,6 +113,7 @@ export function restart(state: RequestState, fields: RecordFields): void {
   state.identity = identity;
   state.key = storeKeyOf(identity.sid);
   state.stored = false;
+  state.migrated = false;
   state.fields = fields;
   state.fieldsChanged = false;
   state.forceWrite = false;

@@ -24,6 +24,7 @@ import {
   TESSERA_VALUE,
   cookieOf,
   createApp,
+  fakeClock,
   isClearing,
   sess,
   sessionCookie,
@@ -34,6 +35,9 @@ import { createSessionTable, reachPostgres, reachRedis, serverUnavailable } from
 
 /** express-session's README secret, kept in the ring only to verify old cookies. */
 const OLD_SECRET = 'keyboard cat';
+/** tessera's default rotationGrace and maxClockSkew, in ms: how long an old cookie opens the session it moved to. */
+const ROTATION_GRACE_MS = 30_000;
+const MAX_CLOCK_SKEW_MS = 120_000;
 /** A strong secret the express-session app already used (and tessera then keeps as is). */
 const STRONG_OLD_SECRET = 'an-express-session-secret-that-was-strong-already-0123456789';
 
@@ -80,8 +84,8 @@ interface Me {
 }
 
 /** The same app on tessera/express, with the same store instance. */
-function tesseraApp(store: expressSession.Store, secret: ExpressSessionOptions['secret']): Express {
-  return createApp({ store, secret }, (req, res) => {
+function tesseraApp(store: expressSession.Store, secret: ExpressSessionOptions['secret'], now?: () => number): Express {
+  return createApp({ store, secret, ...(now && { now }) }, (req, res) => {
     const s = sess(req);
     if (req.path === '/add') (s['cart'] as string[]).push('plum');
     const passport = s['passport'] as { user: string } | undefined;
@@ -123,8 +127,10 @@ function migrationSuite(backend: Backend): void {
       const old = await Promise.all(users.map((user) => signInOnExpressSession(legacy, user)));
       for (const { sid } of old) expect(await backend.hasLegacy(sid)).toBe(true);
 
-      const app = tesseraApp(backend.store, after);
+      const clock = fakeClock();
+      const app = tesseraApp(backend.store, after, clock.now);
       const seen = new Set<string>();
+      const moved: Array<{ cookie: string; sid: string; key: string }> = [];
       for (const [i, user] of users.entries()) {
         const { cookie, sid } = old[i]!;
         // The old cookie still works, once: the user is signed in with the data, and upgraded.
@@ -150,9 +156,16 @@ function migrationSuite(backend: Backend): void {
         const record = await new LegacyStore(backend.store).get(key);
         expect(record?.data).toEqual({ passport: { user }, cart: ['apple', 'pear'] });
 
-        // The tessera cookie carries on; the old one signs no one in any more, and is cleared.
+        // The tessera cookie carries on. The old one opens the moved session only within the
+        // rotation grace of the move (a request in flight); after it, it signs no one in, and is cleared.
         const next = await request(app).get('/me').set('Cookie', cookieOf(first)).expect(200);
         expect(next.body).toEqual({ user, cart: ['apple', 'pear'], id: key });
+        const inFlight = await request(app).get('/me').set('Cookie', cookie).expect(200);
+        expect(inFlight.body).toEqual({ user, cart: ['apple', 'pear'], id: key });
+        moved.push({ cookie, sid, key });
+      }
+      clock.advance(ROTATION_GRACE_MS + MAX_CLOCK_SKEW_MS + 1000);
+      for (const { cookie, sid, key } of moved) {
         const replay = await request(app).get('/me').set('Cookie', cookie).expect(200);
         expect(replay.body).toMatchObject({ user: null, cart: null });
         expect((replay.body as Me).id).not.toBe(key);

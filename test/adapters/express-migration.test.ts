@@ -18,6 +18,7 @@ import {
   cookieOf,
   countCalls,
   createApp,
+  fakeClock,
   isClearing,
   sess,
   sessionCookie,
@@ -27,6 +28,9 @@ import {
 } from './express-helpers.js';
 
 const OLD_SECRET = 'keyboard cat';
+/** tessera's default rotationGrace and maxClockSkew, in ms: how long an old cookie opens the session it moved to. */
+const ROTATION_GRACE_MS = 30_000;
+const MAX_CLOCK_SKEW_MS = 120_000;
 
 /** The stores an express-session app has: typed with @types/express-session, given to tessera as they are. */
 type AnyStore = expressSession.Store;
@@ -157,7 +161,8 @@ describe.each(stores)('migrating from express-session on %s', (_name, makeStore)
     const old = await signInOnExpressSession(legacyApp(store));
     expect(await storeGet(store, old.sid)).toMatchObject({ passport: { user: 'alice' }, cart: ['apple', 'pear'] });
 
-    const { app } = tesseraApp(store);
+    const clock = fakeClock();
+    const { app } = tesseraApp(store, { now: clock.now });
     const first = await request(app).get('/me').set('Cookie', old.cookie).expect(200);
     expect(first.body).toMatchObject(SIGNED_IN);
     const upgraded = sessionCookie(first);
@@ -170,10 +175,18 @@ describe.each(stores)('migrating from express-session on %s', (_name, makeStore)
     expect(moved?.['tessera']).toMatchObject({ data: { passport: { user: 'alice' }, cart: ['apple', 'pear'] } });
     expect((moved?.['tessera'] as { data: Record<string, unknown> }).data).not.toHaveProperty('cookie');
 
-    // The new cookie carries on; the old one no longer signs anyone in, and is cleared.
+    // The new cookie carries on.
     await request(app).get('/me').set('Cookie', cookieOf(first)).expect(200).expect((res) => {
       expect(res.body).toMatchObject(SIGNED_IN);
     });
+    // Within the rotation grace (30 s + maxClockSkew) of the move, the old cookie still opens
+    // the moved session, for a request that was in flight, and gets the new cookie.
+    clock.advance(ROTATION_GRACE_MS + MAX_CLOCK_SKEW_MS - 1000);
+    const inFlight = await request(app).get('/me').set('Cookie', old.cookie).expect(200);
+    expect(inFlight.body).toMatchObject({ ...SIGNED_IN, id: (first.body as { id: string }).id });
+    expect(sessionCookie(inFlight)?.value).toBe(upgraded!.value);
+    // After it, the old cookie no longer signs anyone in, and is cleared.
+    clock.advance(2000);
     const replay = await request(app).get('/me').set('Cookie', old.cookie).expect(200);
     expect(replay.body).toMatchObject({ user: null, cart: null });
     expect(isClearing(sessionCookie(replay))).toBe(true);
@@ -297,7 +310,8 @@ describe('migration to a native tessera store (migrateFrom)', () => {
     const oldStore = new expressSession.MemoryStore();
     const newStore = new TesseraMemoryStore();
     const old = await signInOnExpressSession(legacyApp(oldStore));
-    const { app } = createApp({ secret: [SECRET, OLD_SECRET], store: newStore, migrateFrom: oldStore }, (req, res) => {
+    const clock = fakeClock();
+    const { app } = createApp({ secret: [SECRET, OLD_SECRET], store: newStore, migrateFrom: oldStore, now: clock.now }, (req, res) => {
       res.json({ user: (sess(req)['passport'] as { user: string } | undefined)?.user ?? null, id: sessionId(req) });
     });
     const first = await request(app).get('/me').set('Cookie', old.cookie).expect(200);
@@ -308,6 +322,11 @@ describe('migration to a native tessera store (migrateFrom)', () => {
     await request(app).get('/me').set('Cookie', cookieOf(first)).expect(200).expect((r) => {
       expect(r.body).toMatchObject({ user: 'alice' });
     });
+    // The old cookie: the moved session within the rotation grace of the move, nothing after.
+    await request(app).get('/me').set('Cookie', old.cookie).expect(200).expect((r) => {
+      expect(r.body).toMatchObject({ user: 'alice', id: (first.body as { id: string }).id });
+    });
+    clock.advance(ROTATION_GRACE_MS + MAX_CLOCK_SKEW_MS + 1000);
     await request(app).get('/me').set('Cookie', old.cookie).expect(200).expect((r) => {
       expect(r.body).toMatchObject({ user: null });
     });

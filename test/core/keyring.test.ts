@@ -241,3 +241,27 @@ describe('KeyRing', () => {
     expect(ring.referenceKey.equals(createHash('sha256').update(A).digest())).toBe(false);
   });
 });
+
+describe('KeyRing.migrationIdentity', () => {
+  const ring = new KeyRing([{ id: 'k1', secret: 'migration-test-secret-0123456789-abcdefghij' }]);
+
+  it('gives every request showing one express-session id the same identity, shaped like a random one', () => {
+    const a = ring.migrationIdentity('Zk3uM1Yv0yJcXq0rXl3HqfLr7mXW5c2D');
+    const b = ring.migrationIdentity('Zk3uM1Yv0yJcXq0rXl3HqfLr7mXW5c2D');
+    expect(a).toEqual(b);
+    const random = newIdentity();
+    expect(a.sid).toHaveLength(random.sid.length);
+    expect(a.token).toHaveLength(random.token.length);
+    expect(a.sid).toMatch(/^[A-Za-z0-9_-]+$/);
+  });
+
+  it('differs per old id and per signing key, and contains neither the old id nor the secret', () => {
+    const id = 'Zk3uM1Yv0yJcXq0rXl3HqfLr7mXW5c2D';
+    const a = ring.migrationIdentity(id);
+    expect(ring.migrationIdentity(`${id}x`)).not.toEqual(a);
+    const other = new KeyRing([{ id: 'k1', secret: 'another-migration-secret-9876543210-zyxwvu' }]);
+    expect(other.migrationIdentity(id).token).not.toBe(a.token);
+    expect(a.sid).not.toBe(a.token.slice(0, a.sid.length));
+    expect(`${a.sid}.${a.token}`).not.toContain(id);
+  });
+});
