@@ -47,11 +47,28 @@ export function cookieDeliverable(options: ResolvedCookieOptions, request: Reque
   return options.secure !== true || request.secure || request.localhost === true;
 }
 
-/** Whether a `Host` header names `localhost` or a `*.localhost` host (any port). */
+/**
+ * Whether a `Host` header names `localhost` or a `*.localhost` host (any port): the one case of
+ * plain HTTP where tessera sets a `Secure` cookie, since browsers keep it there. (They keep it
+ * on `127.0.0.1` and `[::1]` too; tessera treats those as plain HTTP, as express-session does.)
+ */
 export function isLocalhostHeader(host: string | undefined): boolean {
   if (host === undefined) return false;
   const name = host.replace(/:\d+$/, '').toLowerCase();
   return name === 'localhost' || name.endsWith('.localhost');
+}
+
+/** Whether a `Host` header names a loopback host: `localhost`, `*.localhost`, `127.x.x.x` or `[::1]` (any port). */
+export function isLoopbackHostHeader(host: string | undefined): boolean {
+  if (host === undefined) return false;
+  const name = host.toLowerCase().replace(/:\d+$/, '');
+  return isLocalhostHeader(name) || name === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(name);
+}
+
+/** Whether a socket's remote address is a loopback address (`127.x.x.x`, `::1`, `::ffff:127.x.x.x`). */
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  return address === '::1' || /^(?:::ffff:)?127\./.test(address);
 }
 
 /** The longest user agent kept with a session, in characters. */

@@ -9,6 +9,7 @@ import { createSessions, internals, type Engine } from '../../core/engine.js';
 import { TesseraError } from '../../core/errors.js';
 import type { SecretInput } from '../../core/keyring.js';
 import type { RequestSession } from '../../core/request-session.js';
+import { isLoopbackAddress, isLoopbackHostHeader } from '../../core/request.js';
 import type { ExpressSessionStore } from '../../store/legacy.js';
 import { MemoryStore as TesseraMemoryStore } from '../../store/memory.js';
 import type { Store as TesseraStore } from '../../store/types.js';
@@ -291,8 +292,9 @@ class SetupWarnings {
 
   /**
    * "My session does not persist behind nginx": a `Secure` cookie withheld from a request that
-   * came over plain HTTP (other than to `localhost`, where browsers keep it), or an
-   * `X-Forwarded-Proto: https` nobody trusts. Both say which setting to change.
+   * came over plain HTTP (other than to `localhost`, where browsers keep it) from another
+   * machine (a client or a `Host` that is not loopback), or an `X-Forwarded-Proto: https`
+   * nobody trusts. Both say which setting to change.
    */
   check(req: IncomingMessage, info: ExpressRequestInfo, engine: Engine): void {
     if (this.#said.size === 2) return;
@@ -304,7 +306,7 @@ class SetupWarnings {
     if (proto === 'https') {
       this.#say(engine, req, 'untrusted_forwarded_proto',
         "tessera: a request came with X-Forwarded-Proto: https, but the app does not trust its proxy, so it counts as plain HTTP and gets no Secure cookie. Set Express's 'trust proxy' (app.set('trust proxy', 1)) or session({ proxy: true }).");
-    } else if (cookie.secure === true) {
+    } else if (cookie.secure === true && !(isLoopbackAddress(req.socket.remoteAddress) && isLoopbackHostHeader(req.headers.host))) {
       this.#say(engine, req, 'secure_cookie_over_http',
         "tessera: cookie.secure is true but a request came over plain HTTP, so no session cookie is sent and no session is kept (browsers would drop it). Serve the app over HTTPS (behind a proxy: set Express's 'trust proxy'), use http://localhost in development, or set cookie.secure to 'auto'.");
     }
