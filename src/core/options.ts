@@ -2,22 +2,21 @@
  * The options of {@link createSessions}: declared once here (the interface, with its JSDoc),
  * checked once (each name has a rule in {@link OPTION_RULES}; a new option that lacks one does
  * not compile), and resolved once into the internal {@link ResolvedOptions}. Adapters map their
- * framework's own names onto these and pass the rest through unchanged.
+ * framework's own names onto these and pass the rest through unchanged. The generic checks
+ * are in `./option-checks.js`.
  * @module
  */
 import type { Store } from '../store/types.js';
-import { storeProblem } from './store-check.js';
 import { resolveCookieOptions, type CookieOptions, type ResolvedCookieOptions } from './cookie.js';
 import { TesseraError } from './errors.js';
 import type { EventListener } from './events.js';
 import { GENERATE, KeyRing, type SecretInput } from './keyring.js';
+import { checkNames, checkValue, type Rule } from './option-checks.js';
+import { storeProblem } from './store-check.js';
 
 const SECOND = 1_000;
 const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
-const DAY = 24 * HOUR;
-/** The longest duration any option takes: 400 days, the longest a browser keeps a cookie. */
-const MAX_DURATION = 400 * DAY;
 
 /** Options of {@link createSessions}. Durations are milliseconds. */
 export interface SessionOptions {
@@ -151,15 +150,6 @@ export interface ResolvedOptions extends Omit<Required<SessionOptions>, 'secret'
   userIdFrom: SessionOptions['userIdFrom'];
 }
 
-/** What a rule checks about one option's value. */
-type Rule =
-  | { kind: 'duration'; min: number; infinite?: boolean; seconds?: boolean }
-  | { kind: 'boolean' }
-  | { kind: 'function' }
-  | { kind: 'oneOf'; values: readonly unknown[] }
-  | { kind: 'integer'; min: number; infinite?: boolean }
-  | { kind: 'checked' };
-
 /**
  * One rule per option. `seconds: true` marks durations for which a value under 1 s can only be
  * a mistake (seconds given for milliseconds). `checked`: validated where it is resolved.
@@ -261,48 +251,6 @@ export function resolveOptions(options: SessionOptions, hints: ResolveHints = {}
   return resolved;
 }
 
-/**
- * Refuse option names that are not known, naming the closest known one.
- * @param where the function the options were given to, for the message.
- */
-export function checkNames(options: object, known: readonly string[], where: string): void {
-  for (const name of Object.keys(options)) {
-    if (known.includes(name)) continue;
-    const closest = closestName(name, known);
-    fail(`${where}: unknown option ${JSON.stringify(name)}${closest === undefined ? '' : `; did you mean ${JSON.stringify(closest)}?`}`);
-  }
-}
-
-/** Check one value against its rule. */
-export function checkValue(name: string, value: unknown, rule: Rule): void {
-  switch (rule.kind) {
-    case 'duration':
-    case 'integer': {
-      if (typeof value !== 'number' || Number.isNaN(value)) fail(`${name} must be a number of ${rule.kind === 'duration' ? 'milliseconds' : 'items'} (got ${describe(value)})`);
-      if (value === Infinity && rule.infinite === true) return;
-      if (!Number.isFinite(value) || value < rule.min || (rule.kind === 'integer' && !Number.isInteger(value))) {
-        fail(`${name} must be ${rule.kind === 'integer' ? 'an integer' : 'a number of milliseconds'} of at least ${rule.min}${rule.infinite ? ' (or Infinity)' : ''} (got ${value})`);
-      }
-      if (rule.kind === 'duration' && value > MAX_DURATION) fail(`${name} must be at most 400 days (${MAX_DURATION} ms; got ${value})`);
-      if (rule.kind === 'duration' && rule.seconds === true && value < SECOND) {
-        fail(`${name} is in milliseconds: ${value} means ${value} ms; for ${value} seconds write ${value * SECOND}`);
-      }
-      return;
-    }
-    case 'boolean':
-      if (typeof value !== 'boolean') fail(`${name} must be true or false (got ${describe(value)})`);
-      return;
-    case 'function':
-      if (typeof value !== 'function') fail(`${name} must be a function (got ${describe(value)})`);
-      return;
-    case 'oneOf':
-      if (!rule.values.includes(value)) fail(`${name} must be one of ${rule.values.map((v) => JSON.stringify(v)).join(', ')} (got ${describe(value)})`);
-      return;
-    case 'checked':
-      return;
-  }
-}
-
 function clearSiteData(value: string | false | undefined): string | false {
   if (value === undefined) return '"cache", "cookies", "storage"';
   if (value === false) return false;
@@ -335,38 +283,6 @@ function resolveAnomaly(options: AnomalyOptions | false | undefined): ResolvedAn
 
 function isBits(value: unknown, max: number): boolean {
   return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= max;
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return `the string ${JSON.stringify(value.slice(0, 40))}`;
-  if (value === null) return 'null';
-  return typeof value === 'object' ? 'an object' : String(value);
-}
-
-/** The known name within edit distance 3 of `name` (case-insensitive), if any. */
-function closestName(name: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = 4;
-  for (const candidate of known) {
-    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
-    if (distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
 }
 
 function fail(message: string): never {

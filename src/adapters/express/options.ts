@@ -9,7 +9,8 @@
 import type { IncomingMessage } from 'node:http';
 import { MAX_COOKIE_AGE_MS, resolveCookieOptions, type CookieOptions, type CookieScope, type ResolvedCookieOptions } from '../../core/cookie.js';
 import { TesseraError } from '../../core/errors.js';
-import { OPTION_NAMES, checkNames, type SessionOptions } from '../../core/options.js';
+import { checkNames } from '../../core/option-checks.js';
+import { OPTION_NAMES, type SessionOptions } from '../../core/options.js';
 import { storeProblem } from '../../core/store-check.js';
 import type { ExpressSessionStore } from '../../store/legacy.js';
 import type { Store as TesseraStore } from '../../store/types.js';
