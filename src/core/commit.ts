@@ -5,6 +5,7 @@
  */
 import type { SessionRecord } from '../store/types.js';
 import type { SessionContext } from './context.js';
+import { checkStorable } from './data-check.js';
 import { TesseraError } from './errors.js';
 import type { SessionHandle } from './handle.js';
 import { storeExpiry } from './policy.js';
@@ -198,7 +199,9 @@ function ended(state: RequestState, data: SessionHandle): void {
 
 /** The record to store for these fields and data. */
 function recordOf(ctx: SessionContext, fields: RecordFields, data: SessionHandle): SessionRecord {
-  const record: SessionRecord = { ...fields, expiresAt: storeExpiry(fields, ctx.options, ctx.gateway.expiryGraceMs), data: data.snapshot() };
+  const snapshot = data.snapshot();
+  checkStorable(snapshot, ctx.options.maxDataBytes);
+  const record: SessionRecord = { ...fields, expiresAt: storeExpiry(fields, ctx.options, ctx.gateway.expiryGraceMs), data: snapshot };
   if (record.idleTimeoutMs === undefined) delete record.idleTimeoutMs;
   if (record.cookieMaxAgeMs === undefined) delete record.cookieMaxAgeMs;
   return record;

@@ -18,6 +18,9 @@
  *   replaced it in this request; 500 (a programming error: use the new `req.session`).
  * - `HEADERS_SENT`: `signIn`, `renewToken` or `elevate` ran after the response headers had
  *   been sent, so the new cookie could not reach the client; 500 (call it before responding).
+ * - `INVALID_DATA`: a session data value JSON cannot hold (a BigInt, a cycle, a function); the
+ *   message names the key. Nothing was written; 500 (an application bug, not an outage).
+ * - `DATA_TOO_LARGE`: the session data is larger than `maxDataBytes`; nothing was written; 500.
  */
 export const ERROR_STATUS = {
   INVALID_OPTION: 500,
@@ -29,6 +32,8 @@ export const ERROR_STATUS = {
   CROSS_SITE: 403,
   SESSION_ENDED: 500,
   HEADERS_SENT: 500,
+  INVALID_DATA: 500,
+  DATA_TOO_LARGE: 500,
 } as const;
 
 /** The closed set of error codes. */

@@ -102,6 +102,12 @@ export interface SessionOptions {
    * @default false
    */
   encryptData?: boolean;
+  /**
+   * The largest session data, in bytes of UTF-8 JSON. A save of more fails with
+   * `DATA_TOO_LARGE` before any store call (keep large data elsewhere, and its id in the
+   * session). @default 65536 (64 KiB)
+   */
+  maxDataBytes?: number;
   /** The clock, in ms since epoch. Inject one in tests; never sleep. @default Date.now */
   now?: () => number;
   /** Receives audit events; see {@link SessionEvent}. */
@@ -176,6 +182,7 @@ export const OPTION_RULES: { readonly [K in keyof SessionOptions]-?: Rule } = {
   maxClockSkew: { kind: 'duration', min: 0 },
   anomaly: { kind: 'checked' },
   encryptData: { kind: 'boolean' },
+  maxDataBytes: { kind: 'integer', min: 1, infinite: true },
   now: { kind: 'function' },
   onEvent: { kind: 'function' },
   userIdFrom: { kind: 'function' },
@@ -232,6 +239,7 @@ export function resolveOptions(options: SessionOptions, hints: ResolveHints = {}
     maxClockSkew: options.maxClockSkew ?? 2 * MINUTE,
     anomaly: resolveAnomaly(options.anomaly),
     encryptData: options.encryptData ?? false,
+    maxDataBytes: options.maxDataBytes ?? 64 * 1024,
     now: options.now ?? Date.now,
     onEvent: options.onEvent,
     userIdFrom: options.userIdFrom,

@@ -268,6 +268,7 @@ const PASS_THROUGH: Record<string, readonly unknown[]> = {
   maxClockSkew: [0, 5 * MINUTE],
   anomaly: [false, { userAgent: false, ipPrefix: false, policy: 'revoke' }, { userAgent: true, ipPrefix: { v4: 16, v6: 48 }, policy: 'require-reauth' }],
   encryptData: [true],
+  maxDataBytes: [1024, Infinity],
   userIdFrom: [(data: Readonly<Record<string, unknown>>) => data['user']],
 };
 /** Options that are not plain settings of `engine.options`. */

@@ -190,11 +190,15 @@ export class RequestBinding implements SessionBinding, CommitHooks {
   /**
    * The save failed. The error goes to the app's error handler through `next(err)`, as
    * express-session does: by default after the response the app wrote has gone out
-   * (`saveErrors: 'after-response'`), or before anything is sent (`'instead-of-response'`).
+   * (`saveErrors: 'after-response'`), or before anything is sent (`'instead-of-response'`, and
+   * always for data the app cannot store: `INVALID_DATA`, `DATA_TOO_LARGE`).
    */
   onError(error: unknown, headersSent: boolean, respond: Responses): void {
     const appError = this.#asAppError(error);
-    if (headersSent || this.#context.settings.saveErrors === 'after-response') {
+    // Data the app cannot store is a bug in this request: its error handler answers, whatever
+    // saveErrors says (that option is about the store failing).
+    const dataError = isTesseraError(error, 'INVALID_DATA') || isTesseraError(error, 'DATA_TOO_LARGE');
+    if (headersSent || (this.#context.settings.saveErrors === 'after-response' && !dataError)) {
       respond.asTheAppWrote();
       setImmediate(() => this.#next(appError));
       return;
