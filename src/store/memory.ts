@@ -1,6 +1,7 @@
 /**
- * An in-process {@link Store} for tests and development: bounded, least-recently-used eviction,
- * expired entries swept by a timer and lazily on access. Nothing survives a restart, and each
+ * An in-process {@link Store} for tests and development: bounded in entries and in bytes,
+ * least-recently-used eviction (anonymous sessions first, so a flood of cookie-less visitors
+ * never pushes out a signed-in user), expired entries swept by a timer and lazily on access. Nothing survives a restart, and each
  * process has its own sessions, so do not use it behind a load balancer.
  * @module
  */
@@ -20,6 +21,13 @@ export interface MemoryStoreOptions {
    * @default 10_000
    */
   maxEntries?: number;
+  /**
+   * Most bytes kept at once, counted as the UTF-8 size of each stored record (its JSON) and key;
+   * when full, a write evicts least recently used entries until it fits. Anonymous sessions go
+   * before signed-in ones. A single record larger than this is refused.
+   * @default 33_554_432 (32 MiB)
+   */
+  maxBytes?: number;
   /**
    * Period of the expired-entry sweep, in ms. `0` disables the timer (expired entries are still
    * dropped when read). The timer is `unref`'d, so it never keeps the process alive.
@@ -107,16 +115,24 @@ export class MemoryStore implements Store {
   readonly #byUser = new Map<string, Set<string>>();
   /** key → userId, for the entries of signed-in users only. */
   readonly #userOf = new Map<string, string>();
+  /** Keys of anonymous entries, least- to most-recently-used: evicted first. */
+  readonly #anonymous = new Map<string, true>();
   readonly #agents = new Agents();
   readonly #maxEntries: number;
+  readonly #maxBytes: number;
+  /** Bytes of the entries kept (UTF-8 of key and entry). */
+  #bytes = 0;
   readonly #now: () => number;
   #timer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
 
   constructor(options: MemoryStoreOptions = {}) {
-    const { maxEntries = 10_000, sweepIntervalMs = 60_000, now = Date.now } = options;
+    const { maxEntries = 10_000, maxBytes = 32 * 1024 * 1024, sweepIntervalMs = 60_000, now = Date.now } = options;
     if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) {
       throw new TesseraError('INVALID_OPTION', 'MemoryStore: maxEntries must be a positive integer');
+    }
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 1024) {
+      throw new TesseraError('INVALID_OPTION', 'MemoryStore: maxBytes must be an integer of at least 1024');
     }
     if (!Number.isFinite(sweepIntervalMs) || sweepIntervalMs < 0) {
       throw new TesseraError('INVALID_OPTION', 'MemoryStore: sweepIntervalMs must be a number >= 0');
@@ -125,11 +141,17 @@ export class MemoryStore implements Store {
       throw new TesseraError('INVALID_OPTION', 'MemoryStore: now must be a function');
     }
     this.#maxEntries = maxEntries;
+    this.#maxBytes = maxBytes;
     this.#now = now;
     if (sweepIntervalMs > 0) {
       this.#timer = setInterval(() => this.sweep(), sweepIntervalMs);
       this.#timer.unref();
     }
+  }
+
+  /** Bytes kept, counted as {@link MemoryStoreOptions.maxBytes} counts them (expired entries included until swept). */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   /** Number of live entries. Sweeps expired entries first, so it costs O(entries). */
@@ -165,8 +187,10 @@ export class MemoryStore implements Store {
   /** Drop every entry, live or not. */
   clear(): void {
     this.#entries.clear();
+    this.#anonymous.clear();
     this.#byUser.clear();
     this.#userOf.clear();
+    this.#bytes = 0;
   }
 
   async get(key: string): Promise<SessionRecord | null> {
@@ -254,18 +278,28 @@ export class MemoryStore implements Store {
   #touchLru(key: string, entry: Entry): void {
     this.#entries.delete(key);
     this.#entries.set(key, entry);
+    if (this.#anonymous.delete(key)) this.#anonymous.set(key, true);
   }
 
-  /** Insert or replace as most recently used, evicting least recently used entries if full. */
+  /**
+   * Insert or replace as most recently used, evicting least recently used entries (anonymous
+   * ones first) while it would not fit.
+   */
   #put(key: string, entry: Entry, userId: string | null): void {
+    const size = sizeOf(key, entry);
+    if (size > this.#maxBytes) {
+      throw storeUnavailable(new Error(`MemoryStore: a record of ${size} bytes is larger than maxBytes (${this.#maxBytes})`));
+    }
     if (this.#entries.has(key)) this.#remove(key);
-    while (this.#entries.size >= this.#maxEntries) {
-      const oldest = this.#entries.keys().next();
-      if (oldest.done === true) break;
-      this.#remove(oldest.value);
+    while (this.#entries.size > 0 && (this.#entries.size >= this.#maxEntries || this.#bytes + size > this.#maxBytes)) {
+      const victim = this.#anonymous.keys().next();
+      this.#remove(victim.done === true ? (this.#entries.keys().next().value as string) : victim.value);
     }
     this.#entries.set(key, entry);
-    if (userId !== null) {
+    this.#bytes += size;
+    if (userId === null) {
+      this.#anonymous.set(key, true);
+    } else {
       this.#userOf.set(key, userId);
       let keys = this.#byUser.get(userId);
       if (!keys) this.#byUser.set(userId, (keys = new Set()));
@@ -274,7 +308,11 @@ export class MemoryStore implements Store {
   }
 
   #remove(key: string): void {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return;
     this.#entries.delete(key);
+    this.#bytes -= sizeOf(key, entry);
+    if (this.#anonymous.delete(key)) return;
     const userId = this.#userOf.get(key);
     if (userId === undefined) return;
     this.#userOf.delete(key);
@@ -317,4 +355,9 @@ export class MemoryStore implements Store {
     };
     return rest === 0 ? record : Object.assign(record, rest);
   }
+}
+
+/** What an entry counts against `maxBytes`: the UTF-8 size of its key and its JSON. */
+function sizeOf(key: string, entry: Entry): number {
+  return Buffer.byteLength(key, 'utf8') + Buffer.byteLength(entry, 'utf8');
 }

@@ -114,3 +114,71 @@ describe('MemoryStore', () => {
     expect(isTesseraError(error, 'INVALID_OPTION')).toBe(true);
   });
 });
+
+describe('MemoryStore bounds for hostile load', () => {
+  const MiB = 1024 * 1024;
+
+  it('holds maxBytes with 1 MiB values: never more bytes than the bound, and the newest kept', async () => {
+    const store = new MemoryStore({ maxBytes: 8 * MiB, sweepIntervalMs: 0, now: () => T0 });
+    for (let i = 0; i < 50; i++) {
+      await store.set(`k${i}`, record({ data: { blob: 'x'.repeat(MiB) } }));
+      expect(store.bytes).toBeLessThanOrEqual(8 * MiB);
+    }
+    expect(store.size).toBe(7);
+    expect(await store.get('k49')).not.toBeNull();
+    expect(await store.get('k0')).toBeNull();
+  });
+
+  it('counts bytes of UTF-8, and gives them back when entries go', async () => {
+    const store = new MemoryStore({ sweepIntervalMs: 0, now: () => T0 });
+    await store.set('a', record({ data: { s: 'é'.repeat(1000) } }));
+    const withA = store.bytes;
+    expect(withA).toBeGreaterThan(2000);
+    await store.set('b', record());
+    await store.delete('a');
+    await store.delete('b');
+    expect(store.bytes).toBe(0);
+    // A rewrite counts the new record only.
+    await store.set('a', record({ data: { s: 'x'.repeat(5000) } }));
+    await store.set('a', record({ version: 2 }));
+    const fresh = new MemoryStore({ sweepIntervalMs: 0, now: () => T0 });
+    await fresh.set('a', record({ version: 2 }));
+    expect(store.bytes).toBe(fresh.bytes);
+  });
+
+  it('refuses a single record larger than maxBytes, and keeps the session it would have replaced', async () => {
+    const store = new MemoryStore({ maxBytes: MiB, sweepIntervalMs: 0, now: () => T0 });
+    await store.set('a', record({ data: { n: 1 } }));
+    const error = await store.set('a', record({ version: 2, data: { blob: 'x'.repeat(2 * MiB) } })).catch((e: unknown) => e);
+    expect(isTesseraError(error, 'STORE_UNAVAILABLE')).toBe(true);
+    expect((await store.get('a'))?.data).toEqual({ n: 1 });
+  });
+
+  it('evicts anonymous sessions before signed-in ones, by entries and by bytes', async () => {
+    const store = new MemoryStore({ maxEntries: 100, sweepIntervalMs: 0, now: () => T0 });
+    for (let u = 0; u < 10; u++) await store.set(`user${u}`, record({ userId: `u${u}` }));
+    for (let i = 0; i < 10_000; i++) await store.set(`anon${i}`, record());
+    for (let u = 0; u < 10; u++) expect(await store.get(`user${u}`), `user${u}`).not.toBeNull();
+    expect(store.size).toBe(100);
+
+    const byBytes = new MemoryStore({ maxBytes: 64 * 1024, sweepIntervalMs: 0, now: () => T0 });
+    await byBytes.set('signed-in', record({ userId: 'alice', data: { s: 'x'.repeat(1000) } }));
+    for (let i = 0; i < 500; i++) await byBytes.set(`anon${i}`, record({ data: { s: 'y'.repeat(1000) } }));
+    expect(await byBytes.get('signed-in')).not.toBeNull();
+    expect(byBytes.bytes).toBeLessThanOrEqual(64 * 1024);
+  });
+
+  it('evicts signed-in sessions, least recently used first, only when no anonymous one is left', async () => {
+    const store = new MemoryStore({ maxEntries: 2, sweepIntervalMs: 0, now: () => T0 });
+    await store.set('a', record({ userId: 'alice' }));
+    await store.set('b', record({ userId: 'bob' }));
+    await store.set('c', record({ userId: 'carol' }));
+    expect(await store.get('a')).toBeNull();
+    expect((await store.listByUser('alice'))).toEqual([]);
+    expect(await store.get('c')).not.toBeNull();
+  });
+
+  it('refuses a maxBytes below 1 KiB at construction', () => {
+    expect(() => new MemoryStore({ maxBytes: 10 })).toThrow(/maxBytes/);
+  });
+});
