@@ -92,11 +92,15 @@ declare global {
       /**
        * tessera's full session API for this request (set by `tessera/express`): `signIn`,
        * `signOut`, `listSessions`, `requireFresh`, deadlines, ... `req.session` keeps
-       * express-session's shape (type it with `@types/express-session`).
+       * express-session's type (from `@types/express-session`, with tessera's methods added:
+       * see `./types.ts`).
        */
       tessera: RequestSession;
-      /** The session's CSRF token for forms; set by `sessions.csrf()` (see `tessera/express`). */
-      csrfToken?: () => string;
+      /**
+       * The session's CSRF token for forms; set by `sessions.csrf()` (see `tessera/express`).
+       * Typed as always there, as for other CSRF middleware: mount `csrf()` where forms need it.
+       */
+      csrfToken: () => string;
     }
   }
 }
@@ -344,3 +348,4 @@ const exported = Object.assign(session, { Store, MemoryStore, Cookie, Session, r
 export default exported;
 
 export type { ExpressSessionOptions, SessionObject, CookieInit, ExpressSessionStore, CsrfOptions };
+export type { TesseraSessionMethods } from './types.js';
