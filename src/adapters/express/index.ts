@@ -22,6 +22,7 @@ import { storeSetup } from './migration.js';
 import { isTesseraStore, mapOptions, type ExpressSessionOptions, type MappedOptions } from './options.js';
 import { Session, type SessionObject } from './session-object.js';
 import { MemoryStore, Store } from './store.js';
+import type { TesseraSessionMethods } from './types.js';
 
 /**
  * Where a request keeps its {@link RequestBinding}, for the shared accessors below. A property
@@ -92,8 +93,8 @@ declare global {
       /**
        * tessera's full session API for this request (set by `tessera/express`): `signIn`,
        * `signOut`, `listSessions`, `requireFresh`, deadlines, ... `req.session` keeps
-       * express-session's type (from `@types/express-session`, with tessera's methods added:
-       * see `./types.ts`).
+       * express-session's type (from `@types/express-session`, a dependency of tessera) with
+       * tessera's methods added ({@link TesseraSessionMethods}).
        */
       tessera: RequestSession;
       /**
@@ -348,4 +349,4 @@ const exported = Object.assign(session, { Store, MemoryStore, Cookie, Session, r
 export default exported;
 
 export type { ExpressSessionOptions, SessionObject, CookieInit, ExpressSessionStore, CsrfOptions };
-export type { TesseraSessionMethods } from './types.js';
+export type { TesseraSessionMethods };
