@@ -1,7 +1,7 @@
 // Checks what `npm pack` would publish: every subpath export resolves and loads under both
 // `import` and `require`, `require('tessera/express')` is the session function itself,
-// `tessera/testing` exports `runStoreConformance`, every entry has its type declarations, and
-// nothing but dist/ and the metadata is packed.
+// `tessera/testing` exports `runStoreConformance`, every entry has its type declarations (for
+// node10 too, through "typesVersions"), and nothing but dist/ and the metadata is packed.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -20,10 +20,20 @@ for (const [subpath, target] of Object.entries(pkg.exports)) {
   const cjs = require(name);
   check(Object.keys(esm).length > 0, `${name}: the ESM build exports nothing`);
   check(cjs !== null && (typeof cjs === 'object' || typeof cjs === 'function'), `${name}: the CJS build exports nothing`);
-  for (const file of [target.import, target.require]) {
-    const types = file.replace(/\.js$/, '.d.ts').replace(/\.cjs$/, '.d.cts');
-    check(existsSync(new URL(`../${types}`, import.meta.url)), `${name}: missing declarations ${types}`);
+  // Each condition names its declarations first ("types" must come before "default"): ESM
+  // `.d.ts` beside the `.js`, CJS `.d.cts` beside the `.cjs`, so each build is typed as what it is.
+  for (const [condition, extension, declarations] of [['import', '.js', '.d.ts'], ['require', '.cjs', '.d.cts']]) {
+    const { types, default: file, ...rest } = target[condition] ?? {};
+    check(Object.keys(target[condition] ?? {})[0] === 'types', `${name}: exports ${condition} must list "types" first`);
+    check(Object.keys(rest).length === 0, `${name}: unexpected conditions under ${condition}: ${Object.keys(rest).join(', ')}`);
+    check(typeof file === 'string' && file.endsWith(extension), `${name}: ${condition} should load a ${extension} file, not ${file}`);
+    check(typeof file === 'string' && types === file.slice(0, -extension.length) + declarations, `${name}: ${condition} types should be ${declarations} beside ${file}, not ${types}`);
+    check(typeof types === 'string' && existsSync(new URL(`../${types}`, import.meta.url)), `${name}: missing declarations ${types}`);
   }
+  // node10 resolution ignores "exports": it finds a subpath's declarations in "typesVersions"
+  // and the root's in "types", and its apps load the CJS build.
+  const node10 = subpath === '.' ? pkg.types : pkg.typesVersions?.['*']?.[subpath.slice(2)]?.[0];
+  check(node10 === target.require?.types, `${name}: node10 types should be ${target.require?.types}, not ${node10}`);
 }
 
 const session = require(`${pkg.name}/express`);
@@ -62,4 +72,4 @@ if (failures.length > 0) {
   console.error(failures.map((f) => `✗ ${f}`).join('\n'));
   process.exit(1);
 }
-console.log(`package check: ${Object.keys(pkg.exports).length - 1} entries load as ESM and CJS; ${packed.files.length} files packed`);
+console.log(`package check: ${Object.keys(pkg.exports).length - 1} entries load as ESM and CJS, declarations for each, node10 included; ${packed.files.length} files packed`);
