@@ -1,10 +1,13 @@
 // Checks what `npm pack` would publish: every subpath export resolves and loads under both
 // `import` and `require`, `require('tessera/express')` is the session function itself,
 // `tessera/testing` exports `runStoreConformance`, every entry has its type declarations (for
-// node10 too, through "typesVersions"), and nothing but dist/ and the metadata is packed.
+// node10 too, through "typesVersions"), @arethetypeswrong/cli finds no problem in the packed
+// tarball, and nothing but dist/ and the metadata is packed.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const require = createRequire(import.meta.url);
@@ -64,12 +67,41 @@ for (const [build, Store] of [['ESM', EsmSqlite], ['CJS', CjsSqlite]]) {
   }
 }
 
-const [packed] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
-const stray = packed.files.map((f) => f.path).filter((p) => !p.startsWith('dist/') && !['package.json', 'README.md', 'LICENSE'].includes(p));
-check(stray.length === 0, `npm pack would publish files outside dist/: ${stray.join(', ')}`);
+const packDir = mkdtempSync(join(tmpdir(), 'tessera-pack-'));
+let packedFiles = 0;
+try {
+  const [packed] = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', packDir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+  const stray = packed.files.map((f) => f.path).filter((p) => !p.startsWith('dist/') && !['package.json', 'README.md', 'LICENSE'].includes(p));
+  check(stray.length === 0, `npm pack would publish files outside dist/: ${stray.join(', ')}`);
+  packedFiles = packed.files.length;
+
+  // Are the types wrong, for each entry under node10, node16 (from ESM and from CJS) and
+  // bundler? Offline: the packed tarball only, without looking up @types packages.
+  // Problems we accept on purpose go here, each with why (none today).
+  const accepted = [];
+  const attw = join(require.resolve('@arethetypeswrong/cli/package.json'), '..', 'dist', 'index.js');
+  let output;
+  try {
+    output = execFileSync(process.execPath, [attw, join(packDir, packed.filename), '--format', 'json', '--no-definitely-typed'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (error) {
+    // attw exits non-zero when it finds a problem; its report is still on stdout.
+    output = error.stdout;
+    if (!output) failures.push(`attw did not run: ${error.stderr || error.message}`);
+  }
+  if (output) {
+    const { analysis } = JSON.parse(output);
+    for (const problem of analysis?.problems ?? []) {
+      if (accepted.includes(problem.kind)) continue;
+      const where = [problem.entrypoint, problem.resolutionKind].filter(Boolean).join(', ');
+      failures.push(`attw: ${problem.kind}${where ? ` (${where})` : ''}: ${JSON.stringify(problem)}`);
+    }
+  }
+} finally {
+  rmSync(packDir, { recursive: true, force: true });
+}
 
 if (failures.length > 0) {
   console.error(failures.map((f) => `✗ ${f}`).join('\n'));
   process.exit(1);
 }
-console.log(`package check: ${Object.keys(pkg.exports).length - 1} entries load as ESM and CJS, declarations for each, node10 included; ${packed.files.length} files packed`);
+console.log(`package check: ${Object.keys(pkg.exports).length - 1} entries load as ESM and CJS, typed for node10, node16 and bundler (attw: no problems); ${packedFiles} files packed`);
