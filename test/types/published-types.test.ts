@@ -1,26 +1,65 @@
 /**
- * What an app can reach in the published package, checked the way an app would meet it: the
- * package is built into a consumer project's node_modules, and `tsc` compiles consumer files
- * against its declarations. Also checked at run time: nothing reachable from an engine or a
- * request session leads to a function that writes records, emits events or signs cookies.
+ * What an app can reach in the published package, and how it is typed, checked the way an app
+ * would meet it: the package is built into a consumer project's node_modules (with its
+ * dependencies beside it, as npm installs them), and `tsc` compiles consumer files against its
+ * declarations, as an ES module and as CommonJS, under every `moduleResolution` an app may use.
+ * The consumer files are test/types/consumer/*.ts plus the README's Express quick start, as
+ * written. Also checked at run time: nothing reachable from an engine or a request session
+ * leads to a function that writes records, emits events or signs cookies.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Session } from 'express-session';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SessionMethods } from '../../src/adapters/express/session-object.js';
 import { createSessions } from '../../src/core/engine.js';
 import { MemoryStore } from '../../src/store/memory.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 // Outside the repository: inside it, `import 'tessera'` would resolve to the repository itself
-// (a package may import its own name), not to the package as installed.
+// (a package may import its own name), and every package of the repository's node_modules
+// would be found, hiding a dependency the package forgot to declare.
 const project = mkdtempSync(join(tmpdir(), 'tessera-types-consumer-'));
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+/** What the consumer app itself installs; tessera's own dependencies come from its package.json. */
+const appDependencies = ['express', '@types/express', '@types/node'];
+
+/**
+ * Every method of `req.session` under `tessera/express` is on express-session's `Session` type
+ * (which `src/adapters/express/types.ts` augments): a method added to `SessionMethods` and
+ * forgotten there fails this line in `npm run typecheck`.
+ */
+const everyMethodTyped: [Exclude<keyof SessionMethods, keyof Session>] extends [never] ? true : false = true;
+
+/** The first ```ts block after the README's `## Quick start (Express)` heading. */
+function readmeQuickStart(): string {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const heading = /^## Quick start \(Express\)\s*$/m.exec(readme);
+  if (heading === null) throw new Error('README.md has no "## Quick start (Express)" heading');
+  const block = /^```ts\n([\s\S]*?)^```\s*$/m.exec(readme.slice(heading.index));
+  if (block?.[1] === undefined) throw new Error('README.md has no ```ts block after "## Quick start (Express)"');
+  return block[1];
+}
+
+/**
+ * The consumers: one ES module package (`"type": "module"`) and one CommonJS package, each
+ * compiled under the resolutions that apply to it. node10 is TypeScript's default for
+ * `"module": "commonjs"`; it ignores "exports" and finds subpaths through "typesVersions".
+ */
+const consumers = {
+  'node16, ESM consumer': { dir: 'esm', module: 'node16', moduleResolution: 'node16' },
+  'node16, CJS consumer': { dir: 'cjs', module: 'node16', moduleResolution: 'node16' },
+  bundler: { dir: 'esm', module: 'esnext', moduleResolution: 'bundler' },
+  node10: { dir: 'cjs', module: 'commonjs', moduleResolution: 'node10' },
+} as const;
+type Consumer = keyof typeof consumers;
 
 beforeAll(() => {
-  const pkg = join(project, 'node_modules', 'tessera');
+  const modules = join(project, 'node_modules');
+  const pkg = join(modules, 'tessera');
   mkdirSync(pkg, { recursive: true });
   cpSync(join(root, 'package.json'), join(pkg, 'package.json'));
   execFileSync(process.execPath, [join(root, 'node_modules', 'tsup', 'dist', 'cli-default.js'), '--out-dir', join(pkg, 'dist'), '--silent'], {
@@ -28,31 +67,48 @@ beforeAll(() => {
     stdio: 'pipe',
     timeout: 120_000,
   });
-  cpSync(join(root, 'test', 'types', 'consumer'), join(project, 'src'), { recursive: true });
+  // Installed beside tessera, as npm hoists them. Their own dependencies resolve from their real
+  // paths in the repository's node_modules.
+  const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+  for (const name of [...Object.keys(manifest.dependencies ?? {}), ...appDependencies]) {
+    mkdirSync(join(modules, name, '..'), { recursive: true });
+    symlinkSync(join(root, 'node_modules', name), join(modules, name), 'dir');
+  }
+  const quickStart = readmeQuickStart();
+  for (const [dir, type] of [['esm', 'module'], ['cjs', 'commonjs']] as const) {
+    // consumer/cjs/ holds what only CommonJS can say (`import x = require(...)`).
+    const cjsOnly = join(root, 'test', 'types', 'consumer', 'cjs');
+    cpSync(join(root, 'test', 'types', 'consumer'), join(project, dir, 'src'), { recursive: true, filter: (source) => dir === 'cjs' || !source.startsWith(cjsOnly) });
+    writeFileSync(join(project, dir, 'src', 'readme-quick-start.ts'), quickStart);
+    writeFileSync(join(project, dir, 'package.json'), JSON.stringify({ name: `consumer-${dir}`, private: true, type }));
+  }
 }, 150_000);
 
 afterAll(() => {
   if (process.env['KEEP_TYPES_CONSUMER'] !== '1') rmSync(project, { recursive: true, force: true });
 });
 
-/** Compile the consumer project under a module resolution; the output of tsc (empty when clean). */
-function compile(moduleResolution: 'node16' | 'bundler'): string {
+/** Compile a consumer; the output of tsc (empty when clean). */
+function compile(consumer: Consumer): string {
+  const { dir, module, moduleResolution } = consumers[consumer];
   const tsconfig = {
     compilerOptions: {
       strict: true,
       noEmit: true,
       skipLibCheck: false,
       target: 'ES2022',
-      module: moduleResolution === 'node16' ? 'node16' : 'esnext',
+      module,
       moduleResolution,
+      // What `tsc --init` sets; node10 apps need it for `import express from 'express'`.
+      esModuleInterop: true,
       types: ['node'],
-      typeRoots: [join(root, 'node_modules', '@types')],
     },
     include: ['src'],
   };
-  writeFileSync(join(project, 'tsconfig.json'), JSON.stringify(tsconfig));
+  const file = join(project, dir, `tsconfig.${moduleResolution}.${module}.json`);
+  writeFileSync(file, JSON.stringify(tsconfig));
   try {
-    execFileSync(process.execPath, [tsc, '-p', project], { encoding: 'utf8', stdio: 'pipe' });
+    execFileSync(process.execPath, [tsc, '-p', file], { encoding: 'utf8', stdio: 'pipe' });
     return '';
   } catch (error) {
     return String((error as { stdout?: string }).stdout ?? error);
@@ -60,9 +116,17 @@ function compile(moduleResolution: 'node16' | 'bundler'): string {
 }
 
 describe('the published types', () => {
-  it.each(['node16', 'bundler'] as const)('let no app reach the store gateway, emit events or sign cookies (moduleResolution %s)', (resolution) => {
-    expect(compile(resolution)).toBe('');
+  it('type every method of req.session', () => {
+    expect(everyMethodTyped).toBe(true);
   });
+
+  // Each compile covers: no-internals.ts (no app reaches the store gateway, emits events or
+  // signs cookies), express-types.ts (req.session with the app's SessionData and tessera's
+  // methods, req.csrfToken), the README's quick start and, for the CJS consumer, cjs/require.ts
+  // (`require('tessera/express')` typed as the session function).
+  it.each(Object.keys(consumers) as Consumer[])('compile the consumers and the README quick start (%s)', (consumer) => {
+    expect(compile(consumer)).toBe('');
+  }, 60_000);
 });
 
 describe('what is reachable at run time', () => {
