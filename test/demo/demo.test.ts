@@ -97,8 +97,11 @@ describe('demo app', () => {
     expect(res.text).toContain('action="/login"');
     expect(res.text).toContain('alice-demo-password');
     csrfIn(res.text);
-    // The token is bound to a session, so the first visit starts an anonymous one.
-    expect(String(res.headers['set-cookie'])).toMatch(/^sid=s%3A.*HttpOnly/);
+    // A visitor's token is stateless: a cookie of its own, and no session, no store row.
+    const cookies = ([] as string[]).concat(res.headers['set-cookie'] ?? []);
+    expect(cookies).toHaveLength(1);
+    expect(cookies[0]).toMatch(/^tessera-csrf=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax$/);
+    expect(events().filter((e) => e['type'] === 'created')).toEqual([]);
   });
 
   it('signs in with the right password and sets the session cookie', async () => {
