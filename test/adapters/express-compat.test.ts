@@ -838,6 +838,15 @@ describe('store errors reach the app (next(err), as in express-session)', () => 
     await request(app).get('/').expect(500, 'STORE_UNAVAILABLE');
   });
 
+  it('storeErrorStatus also sets the status of a failing load (express-session answers 500 there)', async () => {
+    const store = new session.MemoryStore();
+    const { app, seen } = appSeeingErrors({ store, storeErrorStatus: 500 }, countVisits);
+    const first = await request(app).get('/').expect(200, '1');
+    store.get = (_sid, cb) => cb(new Error('boom!'));
+    await request(app).get('/').set('Cookie', cookieOf(first)).expect(500, 'STORE_UNAVAILABLE');
+    expect((seen[0] as Error).cause).toMatchObject({ message: 'boom!' });
+  });
+
   it('a failing destroy (unset: destroy) passes the error on after the response', async () => {
     const store = new session.MemoryStore();
     const { app, seen } = appSeeingErrors({ store, unset: 'destroy' }, (req, res) => {

@@ -207,12 +207,16 @@ export class RequestBinding implements SessionBinding, CommitHooks {
   }
 
   #asAppError(error: unknown): unknown {
-    const status = this.#context.settings.errorStatus;
-    if (isTesseraError(error, 'STORE_UNAVAILABLE') && status !== error.status) {
-      return new TesseraError('STORE_UNAVAILABLE', error.message, { cause: error.cause, status });
-    }
-    return error;
+    return withStoreErrorStatus(error, this.#context.settings.errorStatus);
   }
+}
+
+/** A `STORE_UNAVAILABLE` error with the status the app asked for (`storeErrorStatus`); any other error as it is. */
+export function withStoreErrorStatus(error: unknown, status: number): unknown {
+  if (isTesseraError(error, 'STORE_UNAVAILABLE') && status !== error.status) {
+    return new TesseraError('STORE_UNAVAILABLE', error.message, { cause: error.cause, status });
+  }
+  return error;
 }
 
 /** `req.session.cookie`'s attributes from resolved cookie options. */

@@ -13,7 +13,7 @@ import { isLoopbackAddress, isLoopbackHostHeader } from '../../core/request.js';
 import type { ExpressSessionStore } from '../../store/legacy.js';
 import { MemoryStore as TesseraMemoryStore } from '../../store/memory.js';
 import type { Store as TesseraStore } from '../../store/types.js';
-import { ExpressRequestInfo, RequestBinding, forwardedProto, pathOf, type ExpressRequest, type MiddlewareContext } from './binding.js';
+import { ExpressRequestInfo, RequestBinding, forwardedProto, pathOf, withStoreErrorStatus, type ExpressRequest, type MiddlewareContext } from './binding.js';
 import { Cookie, type CookieInit } from './cookie.js';
 import { createCsrf, type CsrfOptions } from './csrf.js';
 import { requireFresh } from './guards.js';
@@ -168,7 +168,7 @@ function session(options: ExpressSessionOptions): SessionMiddleware {
     try {
       rs = await context.engine.load(info);
     } catch (error) {
-      return next(error);
+      return next(withStoreErrorStatus(error, mapped.adapter.errorStatus));
     }
     attach(req, res, context, info, rs, next);
     next();
