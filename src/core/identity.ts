@@ -31,9 +31,9 @@ export function isUserId(userId: unknown): userId is string {
 }
 
 /** Sign `userId` in under a new id and token; see `RequestSession.signIn`. */
-export async function signIn(parts: SessionParts, userId: string, keepData: boolean): Promise<void> {
+export async function signIn(parts: SessionParts, userId: string, keepData: boolean | readonly string[]): Promise<void> {
   const { ctx, request, state } = parts;
-  const data = keepData ? parts.data.snapshot() : {};
+  const data = carried(parts.data.snapshot(), keepData);
   await users.makeRoomFor(ctx, userId, request, state.stored ? state.key : null);
   const previous = await endSession(parts, 'regenerated');
   restart(state, newFields(ctx.options.now(), userId, metaOf(request)));
@@ -121,6 +121,15 @@ export async function followUserInData(parts: SessionParts): Promise<void> {
   state.fields = { ...state.fields, userId: found, authenticatedAt: now };
   state.fieldsChanged = true;
   state.signedIn = true;
+}
+
+/** The data a sign-in carries over: all of it, none, or the keys named. */
+function carried(data: Record<string, unknown>, keep: boolean | readonly string[]): Record<string, unknown> {
+  if (keep === true) return data;
+  if (keep === false) return {};
+  const kept: Record<string, unknown> = {};
+  for (const key of keep) if (Object.hasOwn(data, key)) kept[key] = data[key];
+  return kept;
 }
 
 /** A user id from what `userIdFrom` returned, or `null`. */

@@ -44,8 +44,14 @@ export interface SessionOptions {
   saveUninitialized?: boolean;
   /** Send the cookie on every response, refreshing a persistent cookie's expiry. @default false */
   rolling?: boolean;
-  /** Keep the anonymous session's data when `signIn` replaces it. @default true */
-  keepDataOnSignIn?: boolean;
+  /**
+   * What of the anonymous session's data `signIn` carries into the signed-in session: `false`
+   * nothing, a list of keys (`['cart']`) those keys only, `true` everything. Carrying everything
+   * also carries what someone planted before the sign-in (a `returnTo` pointing at a phishing
+   * page, on a shared computer or through a fixated cookie), so name the keys you need.
+   * `signIn(userId, { keepData })` overrides it for one call. @default false
+   */
+  keepDataOnSignIn?: boolean | readonly string[];
   /** At most this many sessions per user; `Infinity` for no limit. @default Infinity */
   maxSessionsPerUser?: number;
   /** What `signIn` does when the user is at `maxSessionsPerUser`. @default 'evict-oldest' */
@@ -169,7 +175,7 @@ export const OPTION_RULES: { readonly [K in keyof SessionOptions]-?: Rule } = {
   touchInterval: { kind: 'duration', min: 0 },
   saveUninitialized: { kind: 'boolean' },
   rolling: { kind: 'boolean' },
-  keepDataOnSignIn: { kind: 'boolean' },
+  keepDataOnSignIn: { kind: 'checked' },
   maxSessionsPerUser: { kind: 'integer', min: 1, infinite: true },
   sessionLimitPolicy: { kind: 'oneOf', values: ['evict-oldest', 'reject'] },
   clearSiteData: { kind: 'checked' },
@@ -226,7 +232,7 @@ export function resolveOptions(options: SessionOptions, hints: ResolveHints = {}
     touchInterval: options.touchInterval ?? Math.min(MINUTE, Math.floor(idleTimeout / 4)),
     saveUninitialized: options.saveUninitialized ?? false,
     rolling: options.rolling ?? false,
-    keepDataOnSignIn: options.keepDataOnSignIn ?? true,
+    keepDataOnSignIn: keptKeys(options.keepDataOnSignIn, 'keepDataOnSignIn') ?? false,
     maxSessionsPerUser: options.maxSessionsPerUser ?? Infinity,
     sessionLimitPolicy: options.sessionLimitPolicy ?? 'evict-oldest',
     clearSiteData: clearSiteData(options.clearSiteData),
@@ -257,6 +263,16 @@ export function resolveOptions(options: SessionOptions, hints: ResolveHints = {}
     fail('rotateEvery must be longer than rotationGrace + maxClockSkew (a token must outlive its grace window)');
   }
   return resolved;
+}
+
+/**
+ * A `keepDataOnSignIn` value checked: a boolean, or a list of key names (copied, frozen).
+ * @returns `undefined` for `undefined`.
+ */
+export function keptKeys(value: unknown, name: string): boolean | readonly string[] | undefined {
+  if (value === undefined || typeof value === 'boolean') return value;
+  if (Array.isArray(value) && value.every((key) => typeof key === 'string')) return Object.freeze([...(value as string[])]);
+  fail(`${name} must be true, false or a list of data keys such as ['cart']`);
 }
 
 function clearSiteData(value: string | false | undefined): string | false {

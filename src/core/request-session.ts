@@ -15,6 +15,7 @@ import { responseHeaders, type ResponseHeaders } from './headers.js';
 import type { Loaded } from './load.js';
 import { absoluteDeadline, expiryReason, idleDeadline, notAfter } from './policy.js';
 import { metaOf, type RequestInfo } from './request.js';
+import { keptKeys } from './options.js';
 import { liveState, newState, type RequestState } from './request-state.js';
 import * as identity from './identity.js';
 import { isUserId, type SessionParts } from './identity.js';
@@ -184,15 +185,18 @@ export class RequestSession {
   /**
    * Sign a user in: the session is replaced by a new one (new id, new token; the old ones stop
    * working at once), the user is recorded, and the per-user session limit is enforced.
+   * @param options.keepData what of the anonymous data to carry over: `true` all, `false`
+   * none, or a list of keys. @default the `keepDataOnSignIn` option (`false`)
    * @throws TesseraError `SESSION_LIMIT` when the limit is reached with the `reject` policy;
    * `HEADERS_SENT` when the response headers have already gone out.
    */
-  async signIn(userId: string, options: { keepData?: boolean } = {}): Promise<void> {
+  async signIn(userId: string, options: { keepData?: boolean | readonly string[] } = {}): Promise<void> {
     if (!isUserId(userId)) {
       throw new TesseraError('INVALID_OPTION', 'signIn: userId must be a non-empty string of at most 256 characters');
     }
     this.#assertHeadersOpen('signIn');
-    await identity.signIn(this.#parts, userId, options.keepData ?? this.#ctx.options.keepDataOnSignIn);
+    const keep = keptKeys(options.keepData, 'signIn: keepData') ?? this.#ctx.options.keepDataOnSignIn;
+    await identity.signIn(this.#parts, userId, keep);
   }
 
   /** Sign out: delete the session, clear the cookie, and send `Clear-Site-Data`. */

@@ -50,14 +50,35 @@ async function whoami(t: TestApp, cookie: SetCookie | string): Promise<{ body: W
 const NO_SESSION: WhoAmI = { userId: null, data: {}, isNew: true };
 
 describe('sign-in replaces the token', () => {
-  it('gives the signed-in session a new token and keeps the anonymous data', async () => {
+  it('gives the signed-in session a new token and, by default, none of the anonymous data', async () => {
     const t = setup();
     const before = await anonymousSession(t);
     const signIn = await request(t.app).post('/signin/alice').set('Cookie', cookieHeader(before)).expect(200);
     const after = theSetCookie(signIn, DEFAULT_NAME);
 
     expect(parseSignedValue(after.value).token).not.toBe(parseSignedValue(before.value).token);
+    expect((await whoami(t, after)).body).toEqual({ userId: 'alice', data: {}, isNew: false });
+  });
+
+  it("carries only the keys keepDataOnSignIn names: a planted returnTo stays behind, the cart comes along", async () => {
+    const t = setup({ keepDataOnSignIn: ['cart'] });
+    const cart = await anonymousSession(t);
+    await request(t.app).post('/set/returnTo/https%3A%2F%2Fphish.example').set('Cookie', cookieHeader(cart)).expect(200);
+    expect((await whoami(t, cart)).body.data).toEqual({ cart: 'apples', returnTo: 'https://phish.example' });
+    const signIn = await request(t.app).post('/signin/alice').set('Cookie', cookieHeader(cart)).expect(200);
+    const after = theSetCookie(signIn, DEFAULT_NAME);
     expect((await whoami(t, after)).body).toEqual({ userId: 'alice', data: { cart: 'apples' }, isNew: false });
+  });
+
+  it('carries everything with keepDataOnSignIn: true', async () => {
+    const t = setup({ keepDataOnSignIn: true });
+    const before = await anonymousSession(t);
+    const signIn = await request(t.app).post('/signin/alice').set('Cookie', cookieHeader(before)).expect(200);
+    expect((await whoami(t, theSetCookie(signIn, DEFAULT_NAME))).body).toEqual({ userId: 'alice', data: { cart: 'apples' }, isNew: false });
+  });
+
+  it('refuses a keepDataOnSignIn that is neither a boolean nor a list of keys, at construction', () => {
+    expect(() => setup({ keepDataOnSignIn: 'cart' as never })).toThrow(/keepDataOnSignIn must be true, false or a list of data keys/);
   });
 
   it('makes a cookie issued before sign-in worthless: no session, no user, and the store no longer has its key', async () => {
@@ -84,7 +105,7 @@ describe('sign-in replaces the token', () => {
     const plantedCookie = theSetCookie(planted, DEFAULT_NAME);
 
     expect(parseSignedValue(plantedCookie.value).token).not.toBe(parseSignedValue(after.value).token);
-    expect((await whoami(t, after)).body).toEqual({ userId: 'alice', data: { cart: 'apples' }, isNew: false });
+    expect((await whoami(t, after)).body).toEqual({ userId: 'alice', data: {}, isNew: false });
     expect((await whoami(t, plantedCookie)).body).toEqual({ userId: null, data: { role: 'admin' }, isNew: false });
   });
 });

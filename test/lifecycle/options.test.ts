@@ -255,7 +255,7 @@ const PASS_THROUGH: Record<string, readonly unknown[]> = {
   touchInterval: [0, 30 * SECOND],
   saveUninitialized: [true],
   rolling: [true],
-  keepDataOnSignIn: [false],
+  keepDataOnSignIn: [true, ['cart', 'theme']],
   maxSessionsPerUser: [1, 3],
   sessionLimitPolicy: ['reject'],
   clearSiteData: [false, '"cache"'],

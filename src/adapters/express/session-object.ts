@@ -49,7 +49,7 @@ export interface SessionMethods {
   /** Reset the cookie's max age. */
   resetMaxAge(): SessionObject;
   /** tessera: sign a user in (new id and token, user index, session limit). */
-  signIn(userId: string, options?: { keepData?: boolean }): Promise<void>;
+  signIn(userId: string, options?: { keepData?: boolean | readonly string[] }): Promise<void>;
   /** tessera: sign out (delete, clear the cookie, `Clear-Site-Data`). */
   signOut(): Promise<void>;
   /** tessera: the signed-in user's sessions. */

@@ -43,8 +43,9 @@ app.post('/cart', async (req, res) => {
   await req.session.destroy();
 
   // tessera's methods on req.session.
-  expectType<Equal<Parameters<typeof req.session.signIn>, [userId: string, options?: { keepData?: boolean }]>>(true);
+  expectType<Equal<Parameters<typeof req.session.signIn>, [userId: string, options?: { keepData?: boolean | readonly string[] }]>>(true);
   await req.session.signIn('ada', { keepData: true });
+  await req.session.signIn('ada', { keepData: ['cart'] });
   const others: number = await req.session.signOutOthers();
   const everywhere: number = await req.session.signOutEverywhere();
   const revoked: boolean = await req.session.revokeSession('an-id');
