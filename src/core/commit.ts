@@ -12,6 +12,8 @@ import { storeExpiry } from './policy.js';
 import { cookieDeliverable, cookieOptionsOf, type RequestInfo } from './request.js';
 import type { RecordFields, RequestState } from './request-state.js';
 import { tokenHashOf } from './token.js';
+import { withUserLock } from './user-lock.js';
+import * as users from './users.js';
 
 /**
  * Whether a session that is not stored yet has anything worth storing, and a cookie that can
@@ -45,7 +47,23 @@ export async function commit(ctx: SessionContext, request: RequestInfo, state: R
   }
 }
 
+/**
+ * Store a new session. A signed-in one under `maxSessionsPerUser` is created holding its user's
+ * lock, right after the limit is enforced, so parallel sign-ins cannot exceed it.
+ */
 async function create(ctx: SessionContext, request: RequestInfo, state: RequestState, data: SessionHandle, now: number): Promise<void> {
+  const userId = state.fields.userId;
+  if (userId === null || ctx.options.maxSessionsPerUser === Infinity) {
+    await createNow(ctx, request, state, data, now);
+    return;
+  }
+  await withUserLock(ctx, request, userId, async () => {
+    await users.makeRoomFor(ctx, userId, request, null);
+    await createNow(ctx, request, state, data, ctx.options.now());
+  });
+}
+
+async function createNow(ctx: SessionContext, request: RequestInfo, state: RequestState, data: SessionHandle, now: number): Promise<void> {
   if (state.migrated) {
     await createMigrated(ctx, request, state, data, now);
     return;

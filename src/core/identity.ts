@@ -34,7 +34,7 @@ export function isUserId(userId: unknown): userId is string {
 export async function signIn(parts: SessionParts, userId: string, keepData: boolean | readonly string[]): Promise<void> {
   const { ctx, request, state } = parts;
   const data = carried(parts.data.snapshot(), keepData);
-  await users.makeRoomFor(ctx, userId, request, state.stored ? state.key : null);
+  await users.checkRoomFor(ctx, userId, request, state.stored ? state.key : null);
   const previous = await endSession(parts, 'regenerated');
   restart(state, newFields(ctx.options.now(), userId, metaOf(request)));
   refill(parts.data, data);
@@ -116,7 +116,7 @@ export async function followUserInData(parts: SessionParts): Promise<void> {
     await signIn(parts, found, true);
     return;
   }
-  await users.makeRoomFor(ctx, found, parts.request, null);
+  await users.checkRoomFor(ctx, found, parts.request, null);
   const now = ctx.options.now();
   state.fields = { ...state.fields, userId: found, authenticatedAt: now };
   state.fieldsChanged = true;

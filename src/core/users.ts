@@ -94,7 +94,21 @@ export async function revokeAll(ctx: SessionContext): Promise<number> {
 }
 
 /**
- * Enforce `maxSessionsPerUser` before a sign-in adds one: evict the oldest sessions or refuse.
+ * Whether a sign-in of `userId` can go ahead under `maxSessionsPerUser`, checked early so that
+ * `signIn` itself refuses under the `reject` policy. Not atomic: the create that stores the
+ * new session checks again under the user's lock ({@link makeRoomFor}).
+ * @throws TesseraError `SESSION_LIMIT` with the `reject` policy when the user is at the limit.
+ */
+export async function checkRoomFor(ctx: SessionContext, userId: string, request: RequestInfo, replacingKey: string | null): Promise<void> {
+  const max = ctx.options.maxSessionsPerUser;
+  if (max === Infinity || ctx.options.sessionLimitPolicy !== 'reject') return;
+  const others = (await liveSessions(ctx, userId, request)).filter((entry) => entry.key !== replacingKey);
+  if (others.length >= max) throw new TesseraError('SESSION_LIMIT', 'Too many active sessions for this user');
+}
+
+/**
+ * Enforce `maxSessionsPerUser` before a new session of `userId` is stored: evict the oldest
+ * sessions or refuse. Called under the user's lock (`./user-lock.js`), right before the create.
  * @throws TesseraError `SESSION_LIMIT` with the `reject` policy.
  */
 export async function makeRoomFor(ctx: SessionContext, userId: string, request: RequestInfo, replacingKey: string | null): Promise<void> {

@@ -191,14 +191,15 @@ export class RequestBinding implements SessionBinding, CommitHooks {
    * The save failed. The error goes to the app's error handler through `next(err)`, as
    * express-session does: by default after the response the app wrote has gone out
    * (`saveErrors: 'after-response'`), or before anything is sent (`'instead-of-response'`, and
-   * always for data the app cannot store: `INVALID_DATA`, `DATA_TOO_LARGE`).
+   * always for errors that are this request's own: `INVALID_DATA`, `DATA_TOO_LARGE`,
+   * `SESSION_LIMIT`).
    */
   onError(error: unknown, headersSent: boolean, respond: Responses): void {
     const appError = this.#asAppError(error);
-    // Data the app cannot store is a bug in this request: its error handler answers, whatever
-    // saveErrors says (that option is about the store failing).
-    const dataError = isTesseraError(error, 'INVALID_DATA') || isTesseraError(error, 'DATA_TOO_LARGE');
-    if (headersSent || (this.#context.settings.saveErrors === 'after-response' && !dataError)) {
+    // Data the app cannot store, or a session limit met at the create: this request's own
+    // outcome, not a store failure, so its error handler answers, whatever saveErrors says.
+    const ownError = ['INVALID_DATA', 'DATA_TOO_LARGE', 'SESSION_LIMIT'].some((code) => isTesseraError(error, code as 'INVALID_DATA'));
+    if (headersSent || (this.#context.settings.saveErrors === 'after-response' && !ownError)) {
       respond.asTheAppWrote();
       setImmediate(() => this.#next(appError));
       return;
