@@ -57,8 +57,13 @@ export type SessionEvent = EventBase &
      * revoked elsewhere. Routine (a browser coming back after a while), not an attack.
      */
     | { type: 'stale_cookie' }
-    /** A stored record that cannot be read as a session (corrupt or edited): removed, and no session. */
-    | { type: 'invalid_record'; reason: 'undecodable' | 'invalid_fields' }
+    /**
+     * A stored record that cannot be trusted as a session: removed, and no session. `undecodable`
+     * (corrupt), `invalid_fields` (fields of the wrong kind), and with `encryptData`:
+     * `unsealed` (plain data where sealed data belongs) or `bad_seal` (an edited field, data
+     * moved from another session, a retired key, damage).
+     */
+    | { type: 'invalid_record'; reason: 'undecodable' | 'invalid_fields' | 'unsealed' | 'bad_seal' }
     /**
      * Sent once per engine when the setup looks wrong: a `Secure` cookie asked for on a request
      * that came over plain HTTP from another host (`secure_cookie_over_http`: the browser would

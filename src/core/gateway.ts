@@ -11,7 +11,7 @@ import { sanitise, storeUnavailable, type TesseraError } from './errors.js';
 import type { Emit } from './events.js';
 import type { KeyRing } from './keyring.js';
 import type { RequestInfo } from './request.js';
-import { isSealed, openData, sealData } from './seal.js';
+import { openRecord, sealRecord, type SealFailure } from './seal.js';
 import { EXPIRED_RECORD_GRACE_MS } from './policy.js';
 
 /** What the gateway needs from the resolved options. */
@@ -65,19 +65,29 @@ export class StoreGateway {
       await this.remove(key, request);
       return null;
     }
-    if (!isSealed(stored.data)) return stored;
-    const data = openData(this.#keyRing, key, stored.data);
-    if (data === undefined) {
-      this.#emit('invalid_record', request, ref(), stored.userId, { reason: 'invalid_fields' });
+    const opened = this.#open(key, stored);
+    if (typeof opened === 'string') {
+      this.#emit('invalid_record', request, ref(), null, { reason: opened });
       await this.remove(key, request);
       return null;
     }
-    return { ...stored, data };
+    return opened;
+  }
+
+  /**
+   * A record as the engine may trust it: with `encryptData`, its seal verified and its data
+   * opened (plain data is refused: someone wrote it over the sealed value). Without it, plain
+   * records as they are, and records sealed before encryption was turned off still opened.
+   */
+  #open(key: string, record: SessionRecord): SessionRecord | SealFailure {
+    const opened = openRecord(this.#keyRing, key, record);
+    if (opened !== 'unsealed') return opened;
+    return this.#encrypt ? 'unsealed' : record;
   }
 
   /** Write a record (sealing its data when `encryptData` is on). @returns whether it was written. */
   async write(key: string, record: SessionRecord, expectVersion: number | null | undefined, request: RequestInfo | undefined): Promise<boolean> {
-    const stored = this.#encrypt ? { ...record, data: sealData(this.#keyRing, key, record.data) } : record;
+    const stored = this.#encrypt ? sealRecord(this.#keyRing, key, record) : record;
     const options = expectVersion === undefined ? {} : { expectVersion };
     return this.call('set', request, () => this.#store.set(key, stored, options));
   }
@@ -94,7 +104,14 @@ export class StoreGateway {
   /** The valid records indexed under a user (others are skipped). */
   async listUser(userId: string, request: RequestInfo | undefined): Promise<UserSessionEntry[]> {
     const entries = await this.call('listByUser', request, () => this.#store.listByUser(userId));
-    return entries.filter((entry) => isSessionRecord(entry.record) && !('movedTo' in entry.record));
+    const valid: UserSessionEntry[] = [];
+    for (const entry of entries) {
+      if (!isSessionRecord(entry.record) || 'movedTo' in entry.record) continue;
+      // A record whose seal does not verify says nothing true about the user: leave it out.
+      const opened = this.#open(entry.key, entry.record);
+      if (typeof opened !== 'string') valid.push({ key: entry.key, record: opened });
+    }
+    return valid;
   }
 
   async deleteByUser(userId: string, exceptKey: string | undefined, request: RequestInfo | undefined): Promise<number> {
