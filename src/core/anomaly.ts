@@ -1,12 +1,14 @@
 /**
  * Anomaly detection: has the client's user agent or network changed since the session began?
- * IPs are compared by prefix (a /24 for IPv4, a /64 for IPv6 by default) because mobile and NAT
+ * User agents are compared by browser family, operating system and device kind, never by
+ * version, so a browser update is not an anomaly (`./user-agent.js`). IPs are compared by prefix (a /24 for IPv4, a /64 for IPv6 by default) because mobile and NAT
  * users move between addresses of one network all the time.
  * @module
  */
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import type { SessionMeta } from '../store/types.js';
 import type { ResolvedAnomalyOptions } from './options.js';
+import { sameClient } from './user-agent.js';
 
 /** What changed. */
 export type AnomalyKind = 'user_agent' | 'ip';
@@ -17,7 +19,9 @@ export type AnomalyKind = 'user_agent' | 'ip';
  */
 export function detectAnomalies(recorded: SessionMeta, current: SessionMeta, options: ResolvedAnomalyOptions): AnomalyKind[] {
   const found: AnomalyKind[] = [];
-  if (options.userAgent && differs(recorded.userAgent, current.userAgent)) found.push('user_agent');
+  if (options.userAgent && differs(recorded.userAgent, current.userAgent) && !sameClient(recorded.userAgent!, current.userAgent!)) {
+    found.push('user_agent');
+  }
   if (options.ipPrefix !== false && differs(recorded.ip, current.ip)) {
     if (!sameNetwork(recorded.ip!, current.ip!, options.ipPrefix)) found.push('ip');
   }

@@ -24,7 +24,21 @@ async function whoami(t: TestApp, cookie: SetCookie, userAgent: string) {
   return { body: res.body as WhoAmI, res };
 }
 
+const CHROME_130 = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
+const CHROME_131 = CHROME_130.replace('Chrome/130', 'Chrome/131');
+const FIREFOX_WIN = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0';
+
 describe('anomaly detection', () => {
+  it("does not sign anyone out for a browser update (Chrome/130 → 131), even with policy 'revoke'; Chrome → Firefox is an anomaly", async () => {
+    const t = setup({ anomaly: { policy: 'revoke' } });
+    const cookie = theSetCookie(await request(t.app).post('/signin/alice').set('User-Agent', CHROME_130).expect(200), DEFAULT_NAME);
+    expect((await whoami(t, cookie, CHROME_131)).body.userId).toBe('alice');
+    expect((await whoami(t, cookie, CHROME_131)).body.userId).toBe('alice');
+    expect(t.events.filter((e) => e.type === 'anomaly')).toEqual([]);
+    expect((await whoami(t, cookie, FIREFOX_WIN)).body.userId).toBeNull();
+    expect(t.events).toContainEqual(expect.objectContaining({ type: 'anomaly', changed: ['user_agent'], action: 'revoke' }));
+  });
+
   it('reports a changed user agent once by default and keeps the session', async () => {
     const t = setup();
     const cookie = await signIn(t);
