@@ -68,7 +68,7 @@ describe('sameClient', () => {
     ['safariIphone18', 'chromeIos', 'another browser on the same phone'],
     ['chrome131Win', 'curl', 'a script'],
     ['app', 'curl', 'another program'],
-  ] as const)('%s → %s is another client (%s)', (a, b) => {
+  ] as const)('%s → %s is another client (%s)', (a, b, _why) => {
     expect(sameClient(UA[a], UA[b])).toBe(false);
   });
 });
