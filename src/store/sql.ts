@@ -43,6 +43,13 @@ export interface SqlDriver {
    * A `mysql` driver reports an `INSERT` refused by a duplicate key as 0 rows, not an error.
    */
   execute(sql: string, params: readonly SqlValue[]): Promise<number> | number;
+  /**
+   * Optional: run a statement as {@link execute} does, but durable before it returns, even
+   * where ordinary writes are not (SQLite in WAL mode with `synchronous=NORMAL`). Used for
+   * deletes: an acknowledged sign-out or revocation must survive a power loss, or the session
+   * would come back. Servers that make every commit durable (PostgreSQL, MySQL) leave it out.
+   */
+  executeDurably?(sql: string, params: readonly SqlValue[]): Promise<number> | number;
   /** Release the connection (called once by {@link SqlStore.close}). */
   close?(): Promise<void> | void;
 }
@@ -150,7 +157,7 @@ export class SqlStore implements Store {
   }
 
   async delete(key: string): Promise<void> {
-    await this.#execute(this.#sql.delete, [key]);
+    await this.#execute(this.#sql.delete, [key], true);
   }
 
   async touch(key: string, lastSeenAt: number, expiresAt: number): Promise<boolean> {
@@ -170,13 +177,13 @@ export class SqlStore implements Store {
   async deleteByUser(userId: string, options?: DeleteByUserOptions): Promise<number> {
     const except = options?.exceptKey;
     return except === undefined
-      ? this.#execute(this.#sql.deleteByUser, [userId, this.#now()])
-      : this.#execute(this.#sql.deleteByUserExcept, [userId, this.#now(), except]);
+      ? this.#execute(this.#sql.deleteByUser, [userId, this.#now()], true)
+      : this.#execute(this.#sql.deleteByUserExcept, [userId, this.#now(), except], true);
   }
 
   /** Delete every session (expired rows too). @returns how many live sessions were deleted. */
   async deleteAll(): Promise<number> {
-    const live = await this.#execute(this.#sql.deleteAll, [this.#now()]);
+    const live = await this.#execute(this.#sql.deleteAll, [this.#now()], true);
     await this.purgeExpired();
     return live;
   }
@@ -227,10 +234,13 @@ export class SqlStore implements Store {
     }
   }
 
-  async #execute(sql: string, params: readonly SqlValue[]): Promise<number> {
+  /** @param durable the change must survive a power loss once this returns (deletes). */
+  async #execute(sql: string, params: readonly SqlValue[], durable = false): Promise<number> {
     await this.#ensureReady();
     try {
-      return Number(await this.#driver.execute(sql, params));
+      const driver = this.#driver;
+      if (durable && driver.executeDurably !== undefined) return Number(await driver.executeDurably(sql, params));
+      return Number(await driver.execute(sql, params));
     } catch (err) {
       throw storeUnavailable(err);
     }

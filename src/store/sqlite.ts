@@ -101,7 +101,11 @@ function openDatabase(path: string, busyTimeoutMs: number): SqliteDatabaseLike {
   try {
     db = new Database(path, { timeout: busyTimeoutMs });
     db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
-    if (!db.memory && path !== ':memory:') db.exec('PRAGMA journal_mode = WAL');
+    if (!db.memory && path !== ':memory:') {
+      db.exec('PRAGMA journal_mode = WAL');
+      // Writes are durable at checkpoints (fast); deletes at once (see executeDurably).
+      db.exec('PRAGMA synchronous = NORMAL');
+    }
   } catch (err) {
     db?.close();
     throw new TesseraError('INVALID_OPTION', 'SqliteStore: could not open the database', {
@@ -128,6 +132,9 @@ function loadBetterSqlite3(): BetterSqliteConstructor {
   }
 }
 
+/** `PRAGMA synchronous` level FULL (NORMAL is 1, EXTRA 3). */
+const SYNCHRONOUS_FULL = 2;
+
 /** The driver shim: statements are prepared once and cached. */
 function sqliteDriver(db: SqliteDatabaseLike, owned: boolean): SqlDriver {
   const cache = new Map<string, SqliteStatementLike>();
@@ -140,6 +147,19 @@ function sqliteDriver(db: SqliteDatabaseLike, owned: boolean): SqlDriver {
     dialect: 'sqlite',
     query: (sql, params) => prepare(sql).all(...params) as SqlRow[],
     execute: (sql, params) => Number(prepare(sql).run(...params).changes),
+    // In WAL mode with synchronous=NORMAL (what the store sets, and most apps do) a commit is
+    // durable only at the next checkpoint: a power loss could bring a deleted session back.
+    // FULL for this one statement syncs the WAL at its commit; the level is put back after.
+    executeDurably: (sql, params) => {
+      const level = Number((db.prepare('PRAGMA synchronous').all()[0] as { synchronous?: unknown } | undefined)?.synchronous ?? 2);
+      if (level >= SYNCHRONOUS_FULL) return Number(prepare(sql).run(...params).changes);
+      db.exec('PRAGMA synchronous = FULL');
+      try {
+        return Number(prepare(sql).run(...params).changes);
+      } finally {
+        db.exec(`PRAGMA synchronous = ${level}`);
+      }
+    },
     close: () => {
       cache.clear();
       if (owned) db.close();

@@ -156,3 +156,60 @@ describe('SqliteStore', () => {
     expect(isTesseraError(catchError(() => new SqliteStore({ database })), 'INVALID_OPTION')).toBe(true);
   });
 });
+
+describe('SqliteStore durability of deletes', () => {
+  // A power loss cannot be staged here (it takes a disk that drops unsynced writes), so this
+  // watches the real database handle: each statement records the synchronous level it ran at.
+  function watched(db: Database.Database): { handle: SqliteDatabaseLike; levels: Array<[sql: string, level: number]> } {
+    const levels: Array<[string, number]> = [];
+    const level = (): number => Number((db.prepare('PRAGMA synchronous').get() as { synchronous: number }).synchronous);
+    const handle: SqliteDatabaseLike = {
+      prepare(sql) {
+        const statement = db.prepare(sql);
+        return {
+          all: (...params) => statement.all(...params),
+          run: (...params) => {
+            levels.push([sql.trim().split(/\s+/)[0]!.toUpperCase(), level()]);
+            return statement.run(...params);
+          },
+        };
+      },
+      exec: (sql) => db.exec(sql),
+      close: () => db.close(),
+    };
+    return { handle, levels };
+  }
+
+  it('runs deletes (sign-out, revoke, sign out everywhere) at synchronous=FULL and writes at the level set (NORMAL)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-sqlite-durable-'));
+    const db = new Database(join(dir, 'sessions.db'));
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      const { handle, levels } = watched(db);
+      const store = new SqliteStore({ database: handle, now: () => T0, purgeIntervalMs: 0 });
+      await store.set('a', record({ userId: 'alice' }));
+      await store.set('b', record({ userId: 'alice' }));
+      await store.set('c', record({ userId: 'alice' }));
+      levels.length = 0;
+      await store.set('a', record({ userId: 'alice', version: 2 }), { expectVersion: 1 });
+      await store.delete('a');
+      await store.deleteByUser('alice', { exceptKey: 'b' });
+      await store.deleteByUser('alice');
+      const NORMAL = 1;
+      const FULL = 2;
+      expect(levels).toEqual([
+        ['UPDATE', NORMAL],
+        ['DELETE', FULL],
+        ['DELETE', FULL],
+        ['DELETE', FULL],
+      ]);
+      // The app's own level is put back.
+      expect(db.pragma('synchronous', { simple: true })).toBe(NORMAL);
+      expect(await store.get('b')).toBeNull();
+    } finally {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
