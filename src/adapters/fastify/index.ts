@@ -1,0 +1,432 @@
+/**
+ * `tessera/fastify`: a Fastify 5 plugin that is a drop-in for @fastify/session. Register it
+ * where @fastify/session was (`fastify.register(session, options)`, with or without
+ * @fastify/cookie) and keep your options, store and secret; `request.session` has
+ * @fastify/session's API, `request.tessera` tessera's whole session API.
+ *
+ * - The session is made when the app first uses it, and a request without a session cookie
+ *   costs no store call.
+ * - It is committed in `onSend`, before the headers go out (streamed replies too). A reply the
+ *   app writes itself (`reply.hijack()`, `reply.raw`) is committed before it ends, and headers
+ *   it writes early still carry a rotated token.
+ * - A store failure reaches Fastify's error handler as a `TesseraError` (`STORE_UNAVAILABLE`,
+ *   `statusCode` 503, or `storeErrorStatus`), on load and on save, before anything is sent.
+ * - Cookies @fastify/session signed (`<id>.<signature>`) are still read: their session moves to
+ *   a tessera session on the user's next request, and nobody is signed out.
+ * @module
+ */
+import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import { readCookie } from '../../core/cookie-reader.js';
+import { createSessions, internals, type Engine, type RequestInfo } from '../../core/engine.js';
+import { TesseraError, isTesseraError } from '../../core/errors.js';
+import type { SecretInput } from '../../core/keyring.js';
+import { isLocalhostHeader } from '../../core/request.js';
+import type { RequestSession } from '../../core/request-session.js';
+import type { ExpressSessionStore } from '../../store/legacy.js';
+import type { Store as TesseraStore } from '../../store/types.js';
+import { storeSetup } from '../express/migration.js';
+import { RequestBinding } from '../web/binding.js';
+import { CsrfGuard, type CsrfOptions } from '../web/csrf.js';
+import { guardRawResponse } from '../web/raw-response.js';
+import { Cookie, toCoreValue, toPluginValue, type CookieInit } from './cookie.js';
+import { mapOptions, type CookieVariants, type FastifyCookieOptions, type FastifySessionOptions } from './options.js';
+import { createSessionObject, syncCookie, type SessionHost, type SessionMethods, type SessionObject } from './session-object.js';
+import { MemoryStore, Store, idGenerator } from './store.js';
+
+declare module 'fastify' {
+  /** Your session data, typed: `declare module 'fastify' { interface Session { views: number } }`, as with @fastify/session. */
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+  interface Session {}
+
+  interface FastifyRequest {
+    /** @fastify/session's session object (data as properties, `get`/`set`, `regenerate`, ...) plus tessera's methods. */
+    session: FastifySessionObject;
+    /** The store given to the plugin (or its default memory store). */
+    sessionStore: unknown;
+    /** tessera's full session API for this request: `signIn`, `signOut`, `listSessions`, `requireFresh`, deadlines, ... */
+    tessera: RequestSession;
+    /** The CSRF token of the request's session (or visitor), for forms; set by the CSRF hook. */
+    csrfToken: () => string;
+  }
+
+  interface FastifyInstance {
+    /**
+     * @fastify/session's `decryptSession`: load the session a cookie value names into
+     * `request.session` (for WebSocket upgrades and other code outside a route).
+     */
+    decryptSession(sessionId: string, request: Record<string, unknown>, cookieOpts: FastifyCookieOptions, callback: (error?: unknown) => void): void;
+    decryptSession(sessionId: string, request: Record<string, unknown>, callback: (error?: unknown) => void): void;
+    /** tessera's engine (admin calls: `listUserSessions`, `revokeUser`) and the CSRF hook. */
+    tessera: TesseraFastify;
+  }
+}
+
+/** `request.session`: @fastify/session's session API, your `Session` data, and tessera's methods. */
+export type FastifySessionObject = SessionMethods & import('fastify').Session & Record<string, unknown>;
+
+/** What the plugin decorates the instance with, as `fastify.tessera`. */
+export interface TesseraFastify {
+  /** The engine: `listUserSessions`, `revokeUser`, `revokeAllSessions`, `close()`. */
+  readonly engine: Engine;
+  /**
+   * A `preHandler` hook refusing cross-site state-changing requests (`CROSS_SITE`, 403, to
+   * the error handler) and setting `request.csrfToken()`:
+   * `fastify.addHook('preHandler', fastify.tessera.csrf())`.
+   */
+  csrf(options?: CsrfOptions): preHandlerAsyncHookHandler;
+}
+
+/** The plugin, with @fastify/session's statics. */
+export interface FastifySessionPlugin extends FastifyPluginCallback<FastifySessionOptions> {
+  /** @fastify/session's memory store (unbounded, for tests). */
+  Store: typeof Store;
+  MemoryStore: typeof MemoryStore;
+  /** The class of `request.session.cookie`. */
+  Cookie: typeof Cookie;
+  /** @fastify/session's id generator factory (tessera itself never uses it). */
+  idGenerator: typeof idGenerator;
+  /** The plugin itself, as @fastify/session exports it. */
+  fastifySession: FastifySessionPlugin;
+  default: FastifySessionPlugin;
+}
+
+/** Where a request keeps its session state. */
+const STATE = Symbol('tessera.fastify');
+
+interface Context {
+  engine: Engine;
+  cookieName: string;
+  cookiePrefix: string;
+  storeErrorStatus: number;
+  variants: CookieVariants;
+  settings: { rolling: boolean };
+}
+
+type StatefulRequest = FastifyRequest & { [STATE]: FastifyBinding | null };
+
+/** One request's session: the session object's host and the commit. */
+class FastifyBinding implements SessionHost {
+  readonly binding: RequestBinding;
+  readonly protocol: string;
+  overrides: FastifyCookieOptions | undefined;
+  readonly #context: Context;
+  readonly #request: Record<string, unknown>;
+  readonly #raw: FastifyReply['raw'] | undefined;
+  #object: SessionObject | null | undefined;
+  /** What the app assigned to `request.session`, if it did. */
+  #assigned: { value: unknown } | undefined;
+  #saved = false;
+  #guarded = false;
+  /** A commit is waiting for the store. */
+  committing = false;
+  writeFailed = false;
+
+  constructor(context: Context, request: Record<string, unknown>, raw: FastifyReply['raw'] | undefined, binding: RequestBinding, protocol: string) {
+    this.#context = context;
+    this.#request = request;
+    this.#raw = raw;
+    this.binding = binding;
+    this.protocol = protocol;
+    if (binding.made) this.#guard();
+  }
+
+  get rs(): RequestSession {
+    const made = this.binding.made;
+    const rs = this.binding.session;
+    if (!made) this.#guard();
+    return rs;
+  }
+
+  get cookieInit(): CookieInit {
+    const base = (this.binding.info.cookieOptions ?? this.#context.engine.options.cookie);
+    return { path: base.path, secure: base.secure, sameSite: base.sameSite, domain: base.domain ?? null, partitioned: base.partitioned, httpOnly: true };
+  }
+
+  get saved(): boolean {
+    return this.#saved;
+  }
+
+  /** `request.session`. */
+  get object(): unknown {
+    if (this.#assigned !== undefined) return this.#assigned.value;
+    if (this.#object === undefined) this.#object = createSessionObject(this);
+    return this.#object;
+  }
+
+  set object(value: unknown) {
+    this.#assigned = { value };
+  }
+
+  replace(object: SessionObject | null): void {
+    this.#object = object;
+    this.#assigned = undefined;
+    if (!(STATE in this.#request)) this.#request['session'] = object;
+  }
+
+  markSaved(): void {
+    this.#saved = true;
+  }
+
+  async readStore(): Promise<void> {
+    const rs = this.rs;
+    const gateway = internals(this.#context.engine).gateway;
+    await gateway.read(rs.id, this.binding.info, () => rs.ref);
+  }
+
+  /** Copy what the session object holds (cookie lifetime, `options(...)`) into the session. */
+  prepare(): void {
+    if (!this.binding.made) return;
+    if (this.#object) syncCookie(this.#object);
+    if (this.overrides !== undefined) {
+      this.binding.info.cookieOptions = this.#context.variants.forRequest(this.binding.info.secure, this.overrides);
+    }
+  }
+
+  /** Save and give the headers (`onSend`). */
+  async commit(): Promise<Array<[string, string]>> {
+    if (!this.binding.made || !this.binding.open || this.writeFailed) return [];
+    this.prepare();
+    this.committing = true;
+    try {
+      return await this.binding.commit();
+    } catch (error) {
+      throw withStatus(error, this.#context.storeErrorStatus);
+    } finally {
+      this.committing = false;
+    }
+  }
+
+  /** The safety net for replies the app writes itself. */
+  #guard(): void {
+    const raw = this.#raw;
+    if (this.#guarded || raw === undefined || raw.writableEnded) return;
+    this.#guarded = true;
+    guardRawResponse(
+      raw,
+      this.binding,
+      (error, headersSent, respond) => {
+        const log = (this.#request as { log?: { error(o: unknown, m: string): void } }).log;
+        log?.error({ err: error }, 'tessera: saving the session failed');
+        if (headersSent) respond.asTheAppWrote();
+        else respond.withStatus(isTesseraError(error) ? (withStatus(error, this.#context.storeErrorStatus) as TesseraError).status : 500);
+      },
+      () => this.prepare(),
+    );
+  }
+}
+
+/** A `STORE_UNAVAILABLE` error with the status the app asked for; any other error as it is. */
+function withStatus(error: unknown, status: number): unknown {
+  if (isTesseraError(error, 'STORE_UNAVAILABLE') && error.status !== status) {
+    return new TesseraError('STORE_UNAVAILABLE', error.message, { cause: error.cause, status });
+  }
+  return error;
+}
+
+/** RFC 6265 §5.1.4 path-match: the cookie's path is the request's, or a `/`-bounded prefix of it. */
+function pathMatches(requestPath: string, cookiePath: string): boolean {
+  if (requestPath === cookiePath) return true;
+  if (!requestPath.startsWith(cookiePath)) return false;
+  return cookiePath.endsWith('/') || requestPath[cookiePath.length] === '/';
+}
+
+/** The engine's view of a Fastify request, with the cookie in the core's format. */
+function requestInfo(context: Context, request: FastifyRequest, path: string, inert: boolean): RequestInfo {
+  const secure = request.protocol === 'https';
+  const userAgent = request.headers['user-agent'];
+  return {
+    cookie: inert ? undefined : coreCookie(context, request.headers.cookie),
+    secure,
+    ip: request.ip,
+    userAgent: typeof userAgent === 'string' ? userAgent : undefined,
+    method: request.method,
+    path,
+    localhost: isLocalhostHeader(request.headers.host),
+    cookieOptions: context.variants.forRequest(secure, undefined),
+  };
+}
+
+/** The `Cookie` header with the session cookie in the core's format (anything odd is left for the core to refuse). */
+function coreCookie(context: Context, header: string | undefined): string | undefined {
+  const found = readCookie(header, context.cookieName);
+  if (found.kind !== 'present') return header;
+  const value = toCoreValue(found.value, context.cookiePrefix);
+  return `${context.cookieName}=${encodeURIComponent(value ?? found.value)}`;
+}
+
+/**
+ * A `Set-Cookie` line of the core with the session cookie's value in the plugin's shape. A
+ * clearing cookie is written as @fastify/cookie's `clearCookie` writes it, without `HttpOnly`:
+ * it holds no value to protect.
+ */
+function pluginSetCookie(context: Context, line: string): string {
+  const prefix = `${context.cookieName}=`;
+  if (!line.startsWith(prefix)) return line;
+  const end = line.indexOf(';');
+  const encoded = line.slice(prefix.length, end === -1 ? undefined : end);
+  if (encoded === '') return line.replace('; HttpOnly', '');
+  return prefix + encodeURIComponent(toPluginValue(decodeURIComponent(encoded), context.cookiePrefix)) + (end === -1 ? '' : line.slice(end));
+}
+
+function applyHeaders(context: Context, reply: FastifyReply, headers: Array<[string, string]>): void {
+  for (const [name, value] of headers) {
+    if (name === 'Set-Cookie') reply.header('set-cookie', pluginSetCookie(context, value));
+    else reply.header(name, value);
+  }
+}
+
+/**
+ * The plugin.
+ * @throws TesseraError `INVALID_OPTION` (through `fastify.ready()`) for a bad secret, unsafe
+ * cookie settings, an unknown option or a value of the wrong kind.
+ */
+const plugin = function tesseraSession(fastify: FastifyInstance, options: FastifySessionOptions, done: (error?: Error) => void): void {
+  let context: Context;
+  let sessionStore: unknown;
+  try {
+    const mapped = mapOptions(options);
+    const now = options.now ?? (() => Date.now());
+    // No store given: a bounded memory store with @fastify/session's callback API, so that code
+    // writing sessions into `request.sessionStore` (as @fastify/session apps and tests do) works.
+    const given = options.store ?? new MemoryStore();
+    const setup = storeSetup(given, options.migrateFrom, () => given as never, now);
+    const engine = createSessions(
+      { ...mapped.engine, now, store: setup.store },
+      { ...(setup.legacy && { legacy: setup.legacy }), hints: { derived: mapped.derived } },
+    );
+    sessionStore = given;
+    context = { engine, cookieName: mapped.cookieName, cookiePrefix: mapped.cookiePrefix, storeErrorStatus: mapped.storeErrorStatus, variants: mapped.variants, settings: { rolling: engine.options.rolling } };
+  } catch (error) {
+    done(error as Error);
+    return;
+  }
+
+  const stateOf = (request: FastifyRequest): FastifyBinding => {
+    const state = (request as StatefulRequest)[STATE];
+    if (state === null) throw new TesseraError('SESSION_ENDED', 'This request has no tessera session (it ran before the session plugin)');
+    return state;
+  };
+
+  fastify.decorateRequest(STATE, null);
+  fastify.decorateRequest('sessionStore', { getter: () => sessionStore });
+  fastify.decorateRequest('session', {
+    getter(this: FastifyRequest) {
+      return ((this as StatefulRequest)[STATE]?.object ?? null) as FastifySessionObject;
+    },
+    setter(this: FastifyRequest, value: unknown) {
+      stateOf(this).object = value;
+    },
+  });
+  fastify.decorateRequest('tessera', {
+    getter(this: FastifyRequest) {
+      return stateOf(this).rs;
+    },
+  });
+  fastify.decorateRequest('csrfToken', null as unknown as () => string);
+
+  fastify.addHook('onRequest', async (request, reply) => {
+    const path = request.url.split('?', 1)[0] || '/';
+    const inert = !pathMatches(path, context.variants.base.path);
+    const info = requestInfo(context, request, path, inert);
+    let loaded: RequestSession | undefined;
+    if (!inert && context.engine.hasCookie(info)) {
+      try {
+        loaded = await context.engine.load(info);
+      } catch (error) {
+        throw withStatus(error, context.storeErrorStatus);
+      }
+    }
+    const binding = new RequestBinding(context.engine, info, context.settings, loaded, inert);
+    (request as StatefulRequest)[STATE] = new FastifyBinding(context, request as unknown as Record<string, unknown>, reply.raw, binding, request.protocol);
+  });
+
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    const state = (request as StatefulRequest)[STATE];
+    if (state === null) return done(null, payload);
+    // A second send of this reply while the first waits for the store: an async handler that
+    // called reply.send() without returning the reply, which Fastify then sends again with the
+    // handler's result. Letting it through would write the headers twice (a 500 after the
+    // response began); the first send completes the reply, so this one is dropped.
+    if (state.committing) return;
+    state.commit().then(
+      (headers) => {
+        applyHeaders(context, reply, headers);
+        done(null, payload);
+      },
+      (error: unknown) => done(error as Error),
+    );
+  });
+
+  const decryptSession = (sessionId: string, request: Record<string, unknown>, cookieOpts: unknown, callback?: (error?: unknown) => void): void => {
+    const done = (typeof cookieOpts === 'function' ? cookieOpts : callback) as (error?: unknown) => void;
+    const overrides = typeof cookieOpts === 'object' && cookieOpts !== null ? (cookieOpts as FastifyCookieOptions) : undefined;
+    const protocol = typeof request['protocol'] === 'string' ? request['protocol'] : 'http';
+    const info: RequestInfo = { cookie: coreCookie(context, `${context.cookieName}=${encodeURIComponent(sessionId)}`), secure: protocol === 'https' };
+    context.engine.load(info).then(
+      (rs) => {
+        const binding = new RequestBinding(context.engine, info, context.settings, rs);
+        const host = new FastifyBinding(context, request, undefined, binding, protocol);
+        if (overrides !== undefined) {
+          host.overrides = overrides;
+          if (typeof overrides.maxAge === 'number' && overrides.maxAge > 0) rs.cookieMaxAge = overrides.maxAge;
+        }
+        request['session'] = host.object;
+        done();
+      },
+      (error: unknown) => done(withStatus(error, context.storeErrorStatus)),
+    );
+  };
+  fastify.decorate('decryptSession', decryptSession);
+
+  const guards = new Map<string, CsrfGuard>();
+  fastify.decorate('tessera', {
+    engine: context.engine,
+    csrf(csrfOptions: CsrfOptions = {}): preHandlerAsyncHookHandler {
+      const cacheKey = JSON.stringify(csrfOptions);
+      let guard = guards.get(cacheKey);
+      if (guard === undefined) guards.set(cacheKey, (guard = new CsrfGuard(() => internals(context.engine).keyRing.referenceKey, csrfOptions)));
+      const csrfGuard = guard;
+      return async function tesseraCsrf(this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
+        const state = stateOf(request);
+        const secure = request.protocol === 'https';
+        const header = (name: string): string | undefined => {
+          const value = request.headers[name];
+          return Array.isArray(value) ? value[0] : value;
+        };
+        request.csrfToken = csrfGuard.tokens({ header, secure }, () => state.rs, (line) => {
+          if (reply.sent || reply.raw.headersSent) throw new TesseraError('HEADERS_SENT', 'csrfToken(): call it before the reply is sent, so its cookie can be set');
+          reply.header('set-cookie', line);
+          reply.header('Cache-Control', 'no-store');
+        });
+        const body = request.body;
+        const refused = csrfGuard.check(
+          {
+            method: request.method,
+            header,
+            ownOrigin: `${request.protocol}://${request.host}`,
+            secure,
+            formField: (name) => (typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[name] : undefined),
+          },
+          () => state.rs,
+        );
+        if (refused !== undefined) throw refused;
+      };
+    },
+  } satisfies TesseraFastify);
+  done();
+};
+
+// Registered without encapsulation, as fastify-plugin does (Fastify's documented
+// `skip-override` marker): the session is there for routes of every context.
+Object.assign(plugin, {
+  [Symbol.for('skip-override')]: true,
+  [Symbol.for('fastify.display-name')]: 'tessera-session',
+  [Symbol.for('plugin-meta')]: { fastify: '5.x', name: 'tessera-session' },
+});
+
+const exported = Object.assign(plugin, { Store, MemoryStore, Cookie, idGenerator }) as unknown as FastifySessionPlugin;
+Object.assign(exported, { fastifySession: exported, default: exported });
+
+export default exported;
+
+export type { FastifySessionOptions, FastifyCookieOptions, CookieInit, CsrfOptions, SessionMethods, ExpressSessionStore, SecretInput, TesseraStore };

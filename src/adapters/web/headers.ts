@@ -1,0 +1,85 @@
+/**
+ * Putting a session's headers on a Fetch API `Response`, and reading a `Request` the way the
+ * engine needs it.
+ * @module
+ */
+import type { RequestInfo } from '../../core/engine.js';
+import type { ResponseHeaders } from '../../core/headers.js';
+import { isLocalhostHeader } from '../../core/request.js';
+
+/** How a Web request is read. */
+export interface WebRequestOptions {
+  /**
+   * Trust the `X-Forwarded-Proto` and `X-Forwarded-For` headers of a proxy in front of the
+   * app (only behind one that sets them: a client can send them too). @default false
+   */
+  trustProxy?: boolean;
+}
+
+/** What the caller knows of a request beyond the `Request` object (a `Request` has no client address). */
+export interface RequestContext {
+  /** The client's IP address, for the session's device record and anomaly checks. */
+  ip?: string | undefined;
+  /** Whether the request came over HTTPS, when the caller knows better than the URL. */
+  secure?: boolean | undefined;
+}
+
+/** The engine's view of a Web request. */
+export function requestInfoOf(request: Request, options: WebRequestOptions, context: RequestContext = {}): RequestInfo {
+  const headers = request.headers;
+  const url = parsedUrl(request.url);
+  const trust = options.trustProxy === true;
+  const forwardedProto = trust ? firstValue(headers.get('x-forwarded-proto'))?.toLowerCase() : undefined;
+  const forwardedFor = trust ? firstValue(headers.get('x-forwarded-for')) : undefined;
+  return {
+    cookie: headers.get('cookie') ?? undefined,
+    secure: context.secure ?? (forwardedProto !== undefined ? forwardedProto === 'https' : url?.protocol === 'https:'),
+    ip: context.ip ?? forwardedFor,
+    userAgent: headers.get('user-agent') ?? undefined,
+    method: request.method,
+    path: url?.pathname ?? '/',
+    localhost: isLocalhostHeader(headers.get('host') ?? url?.host),
+  };
+}
+
+function parsedUrl(url: string): URL | undefined {
+  try {
+    return new URL(url);
+  } catch {
+    return undefined;
+  }
+}
+
+function firstValue(header: string | null): string | undefined {
+  const first = header?.split(',')[0]?.trim();
+  return first === '' ? undefined : first;
+}
+
+/**
+ * Add a session's headers to a `Headers`: every `Set-Cookie` is appended (the app's own cookies
+ * stay), any other header replaces the app's (`Cache-Control: no-store` wins over a cacheable
+ * response: a response carrying a session cookie must not be cached).
+ */
+export function applyHeaders(target: Headers, headers: ResponseHeaders): void {
+  for (const [name, value] of headers) {
+    if (name.toLowerCase() === 'set-cookie') target.append(name, value);
+    else target.set(name, value);
+  }
+}
+
+/**
+ * A response with the session's headers. The same object when its headers can be changed; a
+ * copy (same status, headers and body stream) when they cannot (`Response.redirect()`, a
+ * `fetch()` response).
+ */
+export function withHeaders(response: Response, headers: ResponseHeaders): Response {
+  if (headers.length === 0) return response;
+  try {
+    applyHeaders(response.headers, headers);
+    return response;
+  } catch {
+    const copy = new Response(response.body, { status: response.status, statusText: response.statusText, headers: response.headers });
+    applyHeaders(copy.headers, headers);
+    return copy;
+  }
+}
