@@ -9,15 +9,19 @@
  */
 import { createContext, type LegacySource, type SessionContext } from './context.js';
 import { readCookie } from './cookie-reader.js';
+import { readEndReason, rememberEnded, type EndReason } from './ended.js';
 import { loadSession } from './load.js';
 import { resolveOptions, type ResolveHints, type ResolvedOptions, type SessionOptions } from './options.js';
 import type { RequestInfo } from './request.js';
 import { RequestSession, createRequestSession } from './request-session.js';
+import { statusResponse, type StatusResponse } from './status.js';
 import * as users from './users.js';
 import type { SessionInfo } from './users.js';
 
 export type { LegacySource } from './context.js';
 export type { RequestInfo } from './request.js';
+export type { EndReason } from './ended.js';
+export type { SessionStatus, StatusResponse } from './status.js';
 
 /** Extension points for adapters. */
 export interface EngineExtensions {
@@ -81,6 +85,39 @@ export class Engine {
     return createRequestSession(this.#ctx, request, { kind: 'new', cookie: 'none' }, at);
   }
 
+  /**
+   * Answer a session status request (for `tessera/browser`'s `watchSession`): JSON with whether
+   * a user is signed in, the idle and absolute deadlines and the server's `now`, with
+   * `Cache-Control: no-store` and never the token. It reads the session and writes nothing, so
+   * polling it does not keep a session alive. Send `status`, `headers` and `body` as they are.
+   * @throws TesseraError `STORE_UNAVAILABLE`.
+   */
+  async status(request: RequestInfo): Promise<StatusResponse> {
+    const rs = await this.load(request);
+    return statusResponse(rs, request, this.#ctx.options.now());
+  }
+
+  /**
+   * Answer a keep-alive request: the user is active (the "stay signed in" button, or activity
+   * the page saw), so the idle deadline is extended, at most once per `touchInterval` like any
+   * request, and the status is returned as by {@link status}.
+   * @throws TesseraError `STORE_UNAVAILABLE`.
+   */
+  async keepAlive(request: RequestInfo): Promise<StatusResponse> {
+    const rs = await this.load(request);
+    await rs.save();
+    return statusResponse(rs, request, this.#ctx.options.now());
+  }
+
+  /**
+   * Why the session of a request's browser recently ended, from its end-reason cookie (set for
+   * 5 min when the server ended a signed-in session), or `null`. For a sign-in page that says
+   * "you were signed out after 30 minutes without activity".
+   */
+  endReason(request: Pick<RequestInfo, 'cookie'>): EndReason | null {
+    return readEndReason(request.cookie);
+  }
+
   /** The live sessions of a user, for admin screens. */
   async listUserSessions(userId: string): Promise<SessionInfo[]> {
     return users.listSessions(this.#ctx, userId, undefined, null);
@@ -91,12 +128,17 @@ export class Engine {
    * @returns how many were ended.
    */
   async revokeUser(userId: string): Promise<number> {
-    return users.revokeUser(this.#ctx, userId, undefined, undefined, 'admin');
+    const keys = typeof userId === 'string' && userId !== '' ? (await users.liveSessions(this.#ctx, userId, undefined)).map((entry) => entry.key) : [];
+    const count = await users.revokeUser(this.#ctx, userId, undefined, undefined, 'admin');
+    rememberEnded(this.#ctx, keys, 'admin');
+    return count;
   }
 
   /** End one session of a user by its id (the `id` of a session list). @returns whether one was ended. */
   async revokeOne(userId: string, id: string): Promise<boolean> {
-    return users.revokeOne(this.#ctx, userId, id, undefined);
+    const ended = await users.revokeOne(this.#ctx, userId, id, undefined);
+    if (ended) rememberEnded(this.#ctx, [id], 'admin');
+    return ended;
   }
 
   /**

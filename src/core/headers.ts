@@ -1,12 +1,14 @@
 /**
  * The headers a response carries for its session: `Set-Cookie` when the cookie must change
  * (with `Cache-Control: no-store`, so no cache keeps a session identifier), clearing cookies,
- * and `Clear-Site-Data` after a sign-out.
+ * `Clear-Site-Data` after a sign-out, and the end-reason cookie when the session ended
+ * (`./ended.js`).
  * @module
  */
 import { cookieMaxAge, worthStoring } from './commit.js';
 import type { SessionContext } from './context.js';
 import { serializeClearCookie, serializeCookie, serializeDuplicateClears } from './cookie.js';
+import { serializeEndReason, type EndReason } from './ended.js';
 import type { SessionHandle } from './handle.js';
 import { cookieDeliverable, cookieOptionsOf, type RequestInfo } from './request.js';
 import type { RequestState } from './request-state.js';
@@ -19,8 +21,17 @@ export type ResponseHeaders = Array<[name: string, value: string]>;
  * @param beforeSave the headers leave before the save runs (a streamed response): a session
  * that is not stored yet is announced now if the save will create it; otherwise the save must
  * not create it, since no cookie could lead to it.
+ * @param ended why the session this request came with ended, if it did: told to the next page
+ * in the end-reason cookie (on the first call only).
  */
-export function responseHeaders(ctx: SessionContext, request: RequestInfo, state: RequestState, data: SessionHandle, beforeSave: boolean): ResponseHeaders {
+export function responseHeaders(
+  ctx: SessionContext,
+  request: RequestInfo,
+  state: RequestState,
+  data: SessionHandle,
+  beforeSave: boolean,
+  ended: EndReason | null = null,
+): ResponseHeaders {
   const options = ctx.options;
   const cookie = cookieOptionsOf(options.cookie, request);
   const headers: ResponseHeaders = [];
@@ -45,6 +56,7 @@ export function responseHeaders(ctx: SessionContext, request: RequestInfo, state
     if (state.tossed) {
       for (const line of serializeDuplicateClears(cookie, secure, request.path)) headers.push(['Set-Cookie', line]);
     }
+    if (ended !== null && unsent) headers.push(['Set-Cookie', serializeEndReason(ended, secure)]);
   }
   // OWASP: a response that carries a session identifier must not be cached.
   if (headers.length > 0) headers.push(['Cache-Control', 'no-store']);

@@ -8,6 +8,7 @@ import type { SessionMeta, SessionRecord } from '../store/types.js';
 import { detectAnomalies } from './anomaly.js';
 import type { SessionContext } from './context.js';
 import { readCookie } from './cookie-reader.js';
+import { endedSessionsOf, rememberEnded, type EndReason } from './ended.js';
 import type { SessionData } from './handle.js';
 import type { VerifiedValue } from './keyring.js';
 import { expiryReason } from './policy.js';
@@ -29,6 +30,8 @@ export type Loaded =
   | {
       kind: 'new';
       cookie: StaleCookie;
+      /** Why the session the cookie led to ended, when this request ended it or its process knows. */
+      ended?: EndReason;
       /**
        * Data the new session starts with and must store: a session migrated from
        * express-session (and how to delete its old entry once stored), or the data kept when the
@@ -93,14 +96,15 @@ async function loadRecord(ctx: SessionContext, request: RequestInfo, key: string
   const record = await ctx.gateway.read(key, request, ref);
   if (record === null) {
     ctx.emit('stale_cookie', request, ref(), null);
-    return STALE;
+    return staleBecause(endedSessionsOf(ctx).recall(key, ctx.options.now()));
   }
   const now = ctx.options.now();
   const expired = expiryReason(record, ctx.options, now);
   if (expired !== null) {
     await ctx.gateway.remove(key, request);
     ctx.emit('expired', request, ref(), record.userId, { reason: expired });
-    return STALE;
+    // `clock` proves nothing about the session: no reason to tell.
+    return record.userId === null ? STALE : staleBecause(expired === 'clock' ? null : expired);
   }
   // Times up to maxClockSkew ahead stay as stored: writes never move them back, and the
   // session's getters report them as "now" (see policy.ts).
@@ -139,8 +143,18 @@ async function replay(ctx: SessionContext, request: RequestInfo, key: string, re
   if (action === 'revoke') {
     await ctx.gateway.remove(key, request);
     ctx.emit('revoked', request, ref, record.userId, { reason: 'token_reuse', count: 1 });
+    if (record.userId !== null) {
+      // The other holder learns it on its next request too.
+      rememberEnded(ctx, [key], 'replay');
+      return staleBecause('replay');
+    }
   }
   return STALE;
+}
+
+/** A cookie that led nowhere, with why its session ended when that is known. */
+function staleBecause(reason: EndReason | null): Loaded {
+  return reason === null ? STALE : { kind: 'new', cookie: 'clear', ended: reason };
 }
 
 /**

@@ -57,9 +57,13 @@ export interface SessionOptions {
   /** What `signIn` does when the user is at `maxSessionsPerUser`. @default 'evict-oldest' */
   sessionLimitPolicy?: 'evict-oldest' | 'reject';
   /**
-   * The `Clear-Site-Data` header sent by `signOut`, or `false` for none. OWASP recommends all
-   * three; note that `"cookies"` clears every cookie of the registrable domain.
-   * @default '"cache", "cookies", "storage"'
+   * The `Clear-Site-Data` header sent by `signOut`, or `false` for none. The default clears only
+   * what belongs to this origin: `"cache"` (its HTTP cache) and `"storage"` (its localStorage,
+   * sessionStorage, IndexedDB, service workers). tessera clears its own cookie with `Set-Cookie`;
+   * `"cookies"` would clear every cookie of the registrable domain, other apps' on sibling hosts
+   * and on other ports of `localhost` included: add it (`'"cache", "cookies", "storage"'`, the
+   * full form OWASP shows) only when the whole domain is this app's.
+   * @default '"cache", "storage"'
    */
   clearSiteData?: string | false;
   /**
@@ -276,7 +280,7 @@ export function keptKeys(value: unknown, name: string): boolean | readonly strin
 }
 
 function clearSiteData(value: string | false | undefined): string | false {
-  if (value === undefined) return '"cache", "cookies", "storage"';
+  if (value === undefined) return '"cache", "storage"';
   if (value === false) return false;
   // A header value: visible ASCII and spaces only, so no header can be injected.
   if (typeof value !== 'string' || !/^[\x20-\x7e]+$/.test(value)) {

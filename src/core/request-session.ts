@@ -9,6 +9,7 @@
 import { clampCookieAge } from './cookie.js';
 import { commit, cookieMaxAge } from './commit.js';
 import type { SessionContext } from './context.js';
+import { rememberEnded, type EndReason } from './ended.js';
 import { TesseraError } from './errors.js';
 import { SessionHandle } from './handle.js';
 import { responseHeaders, type ResponseHeaders } from './headers.js';
@@ -40,6 +41,8 @@ export class RequestSession {
   readonly #ctx: SessionContext;
   readonly #request: RequestInfo;
   readonly #state: RequestState;
+  /** Why the session this request came with ended (during the load, or by `signOut`), if it did. */
+  #ended: EndReason | null = null;
 
   static {
     construct = (ctx, request, loaded, at) => new RequestSession(ctx, request, loaded, at);
@@ -57,6 +60,7 @@ export class RequestSession {
       }
       return;
     }
+    this.#ended = loaded.ended ?? null;
     const now = at ?? ctx.options.now();
     this.#state = newState(now, metaOf(request), loaded.cookie === 'clear' ? 'clear' : 'keep', loaded.cookie === 'duplicate');
     this.data = new SessionHandle(loaded.carry?.data ?? {});
@@ -199,10 +203,28 @@ export class RequestSession {
     await identity.signIn(this.#parts, userId, keep);
   }
 
+  /**
+   * Why the session this request's cookie led to has ended, or `null`: found ended while loading
+   * (`idle`, `absolute`, `replay`; `revoked` or `admin` when this process ended it), or
+   * `signed_out` after {@link signOut} of a signed-in session. The response tells the next page
+   * in a short-lived cookie holding only the reason (see the README's "Why a session ended").
+   */
+  get endReason(): EndReason | null {
+    return this.#ended;
+  }
+
   /** Sign out: delete the session, clear the cookie, and send `Clear-Site-Data`. */
   async signOut(): Promise<void> {
+    const state = this.#state;
+    const wasSignedIn = state.stored && state.fields.userId !== null;
+    const key = state.key;
     await identity.endAndReset(this.#parts, 'sign_out');
-    this.#state.clearSiteData = this.#ctx.options.clearSiteData !== false;
+    state.clearSiteData = this.#ctx.options.clearSiteData !== false;
+    if (wasSignedIn) {
+      this.#ended = 'signed_out';
+      // A request of another tab already on its way with the old cookie is told too.
+      rememberEnded(this.#ctx, [key], 'signed_out');
+    }
   }
 
   /** Delete the session and clear the cookie. The handle continues as a new, empty session. */
@@ -296,21 +318,31 @@ export class RequestSession {
       await this.signOut();
       return true;
     }
-    return users.revokeOne(this.#ctx, userId, id, this.#request);
+    const ended = await users.revokeOne(this.#ctx, userId, id, this.#request);
+    if (ended) rememberEnded(this.#ctx, [id], 'revoked');
+    return ended;
   }
 
   /** End every other session of the signed-in user. @returns how many were ended. */
   async signOutOthers(): Promise<number> {
-    const userId = this.#requireUser();
-    return users.revokeUser(this.#ctx, userId, this.#request, this.#state.stored ? this.#state.key : undefined, 'sign_out_others');
+    return this.#revokeOthers('sign_out_others');
   }
 
   /** End every session of the signed-in user, this one included (a sign-out everywhere). */
   async signOutEverywhere(): Promise<number> {
-    const userId = this.#requireUser();
-    const count = await users.revokeUser(this.#ctx, userId, this.#request, this.#state.stored ? this.#state.key : undefined, 'sign_out_everywhere');
+    const count = await this.#revokeOthers('sign_out_everywhere');
     await this.signOut();
     return count + 1;
+  }
+
+  /** End the user's other sessions, remembering why for their next request. */
+  async #revokeOthers(reason: 'sign_out_others' | 'sign_out_everywhere'): Promise<number> {
+    const userId = this.#requireUser();
+    const current = this.#state.stored ? this.#state.key : undefined;
+    const others = (await users.liveSessions(this.#ctx, userId, this.#request)).map((entry) => entry.key).filter((key) => key !== current);
+    const count = await users.revokeUser(this.#ctx, userId, this.#request, current, reason);
+    rememberEnded(this.#ctx, others, 'revoked');
+    return count;
   }
 
   /**
@@ -347,7 +379,7 @@ export class RequestSession {
    * @param beforeSave true when the headers must go out before {@link save} runs.
    */
   responseHeaders(beforeSave = false): ResponseHeaders {
-    return responseHeaders(this.#ctx, this.#request, this.#state, this.data, beforeSave);
+    return responseHeaders(this.#ctx, this.#request, this.#state, this.data, beforeSave, this.#ended);
   }
 
   /** This session as the identity operations (`./identity.js`) see it. */

@@ -47,6 +47,11 @@ export class RequestBinding implements SessionBinding, CommitHooks {
   made = false;
   /** The app assigned something other than a string to `req.sessionID`: nothing is saved. */
   bogusId = false;
+  /**
+   * A status request (`sessions.status()`): the session is read, never saved, so the request
+   * is not activity; its headers (a rotated token, a cleared cookie) still go out.
+   */
+  passive = false;
   readonly #accessor: unknown;
   readonly #req: ExpressRequest;
   readonly #res: ServerResponse;
@@ -149,6 +154,7 @@ export class RequestBinding implements SessionBinding, CommitHooks {
     // A store call already failed in this request and the app answered with an error page:
     // leave that response alone rather than fail a second time over it.
     if (rs.storeFailed && this.#res.statusCode >= 500) return;
+    if (this.passive) return;
     // Nothing to save: the app destroyed the session, or gave it an id tessera cannot use.
     if (this.#removed || this.bogusId) return;
     if (this.#unsetByApp()) {

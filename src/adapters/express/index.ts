@@ -21,6 +21,7 @@ import { toHashTableMode } from './hidden-class.js';
 import { storeSetup } from './migration.js';
 import { isTesseraStore, mapOptions, type ExpressSessionOptions, type MappedOptions } from './options.js';
 import { Session, type SessionObject } from './session-object.js';
+import { statusRoutes } from './status.js';
 import { MemoryStore, Store } from './store.js';
 import type { TesseraSessionMethods } from './types.js';
 
@@ -115,6 +116,20 @@ export type SessionMiddleware = ((req: IncomingMessage, res: ServerResponse, nex
    * cross-site state-changing requests (`CROSS_SITE`, 403) and adds `req.csrfToken()`.
    */
   csrf(options?: CsrfOptions): (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
+  /**
+   * Route handler for session status requests (`tessera/browser`'s `statusUrl`):
+   * `app.get('/session/status', sessions.status())`. Answers JSON (`signedIn`, `now`,
+   * `idleExpiresAt`, `absoluteExpiresAt`, `endReason`; times in ms since epoch) with
+   * `Cache-Control: no-store` and no token. It never saves the session: polling it is not
+   * activity and does not keep a session alive.
+   */
+  status(): (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => Promise<void>;
+  /**
+   * Route handler for keep-alive requests (`tessera/browser`'s `keepAliveUrl`, "stay signed
+   * in"): `app.post('/session/keep-alive', sessions.keepAlive())`. Extends the idle deadline, at
+   * most once per `touchInterval`, and answers as {@link status}.
+   */
+  keepAlive(): (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => Promise<void>;
 };
 
 /** `session(options)`: the middleware factory, with express-session's statics. */
@@ -201,9 +216,12 @@ function session(options: ExpressSessionOptions): SessionMiddleware {
     return undefined;
   };
   const csrfKey = (req: IncomingMessage): Buffer => internals(engines.engineOf(req)).keyRing.referenceKey;
+  const routes = statusRoutes((req) => (req as BoundRequest)[STATE], mapped.adapter.errorStatus);
   return Object.defineProperties(middleware, {
     engine: { get: () => engines.defaultEngine(), enumerable: true },
     csrf: { value: (csrfOptions?: CsrfOptions) => createCsrf(csrfKey, csrfOptions), enumerable: true },
+    status: { value: routes.status, enumerable: true },
+    keepAlive: { value: routes.keepAlive, enumerable: true },
   }) as SessionMiddleware;
 }
 
