@@ -136,6 +136,41 @@ const BACKOFF_BASE_MS = 1;
 const BACKOFF_CAP_MS = 64;
 
 async function write(ctx: SessionContext, request: RequestInfo, state: RequestState, data: SessionHandle, now: number): Promise<void> {
+  if (await writeDelta(ctx, request, state, data, now)) return;
+  await writeWhole(ctx, request, state, data, now);
+}
+
+/**
+ * Send only this request's data changes, for the store to apply on what it holds now (one
+ * round trip, no version check, no retry), when they are plain sets and removals and nothing
+ * else of the record changed. @returns false when the change needs compare-and-set instead.
+ */
+async function writeDelta(ctx: SessionContext, request: RequestInfo, state: RequestState, data: SessionHandle, now: number): Promise<boolean> {
+  if (!ctx.gateway.takesDeltas || state.fieldsChanged || state.forceWrite || !data.onlyPlainChanges) return false;
+  const { set, remove } = data.delta();
+  if (Object.keys(set).length === 0 && remove.length === 0) return false;
+  checkStorable(data.snapshot(), ctx.options.maxDataBytes);
+  const lastSeenAt = Math.max(state.fields.lastSeenAt, now);
+  const expiresAt = storeExpiry({ ...state.fields, lastSeenAt }, ctx.options, ctx.gateway.expiryGraceMs);
+  // No turn to wait for: the store applies deltas in any order, since they touch different
+  // keys or the last writer of a key wins, as with any session library.
+  const version = await ctx.gateway.applyDelta(state.key, { set, remove, lastSeenAt, expiresAt }, request);
+  if (version === 'unsupported') return false;
+  ctx.writes.forget(state.key);
+  if (version === null) {
+    // Deleted meanwhile (signed out in another tab, revoked, expired): never resurrect it.
+    ended(state, data);
+    return true;
+  }
+  state.fields = { ...state.fields, version, lastSeenAt };
+  state.forceTouch = false;
+  data.markWritten();
+  if (cookieMaxAge(ctx, request, state) !== null && state.identity !== null) state.cookie = 'set';
+  return true;
+}
+
+/** Write the whole record with compare-and-set, re-applying this request's changes after a conflict. */
+async function writeWhole(ctx: SessionContext, request: RequestInfo, state: RequestState, data: SessionHandle, now: number): Promise<void> {
   const changes = data.changes();
   const mine = state.fields;
   // Not a forced write alone (express-session's `resave`): that stores, but sends no cookie.

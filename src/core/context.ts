@@ -95,6 +95,18 @@ export class WriteQueues {
     }
   }
 
+  /**
+   * Forget the last record written under `key`: the store now holds a merge of a delta that
+   * no write of this process has seen whole, so the next compare-and-set starts from a read.
+   * (A write already under way may still remember its own record; its successor's
+   * compare-and-set then fails once and reads.)
+   */
+  forget(key: string): void {
+    const entry = this.#tails.get(key);
+    if (entry !== undefined) entry.last = undefined;
+    this.#recent.delete(key);
+  }
+
   #remember(key: string, record: SessionRecord): void {
     this.#recent.set(key, record);
     if (this.#recent.size > RECENT_WRITES) this.#recent.delete(this.#recent.keys().next().value as string);

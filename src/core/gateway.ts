@@ -5,7 +5,7 @@
  * checks every record it reads: a record that is not valid is removed and reads as absent.
  * @module
  */
-import type { SessionRecord, Store, UserSessionEntry } from '../store/types.js';
+import type { DataDelta, SessionRecord, Store, UserSessionEntry } from '../store/types.js';
 import { isSessionRecord } from '../store/types.js';
 import { sanitise, storeUnavailable, type TesseraError } from './errors.js';
 import type { Emit } from './events.js';
@@ -117,6 +117,19 @@ export class StoreGateway {
   async deleteByUser(userId: string, exceptKey: string | undefined, request: RequestInfo | undefined): Promise<number> {
     const options = exceptKey === undefined ? {} : { exceptKey };
     return this.call('deleteByUser', request, () => this.#store.deleteByUser(userId, options));
+  }
+
+  /**
+   * Whether data changes may go to the store as deltas: the store applies them, and the data
+   * is not sealed (a sealed value can only be replaced whole).
+   */
+  get takesDeltas(): boolean {
+    return typeof this.#store.applyDelta === 'function' && !this.#encrypt;
+  }
+
+  /** Apply a delta (see `Store.applyDelta`). @returns the new version, `null` if gone, or `'unsupported'`. */
+  async applyDelta(key: string, delta: DataDelta, request: RequestInfo | undefined): Promise<number | null | 'unsupported'> {
+    return this.call('applyDelta', request, () => this.#store.applyDelta!(key, delta));
   }
 
   /** Whether the store can delete every session at once. */

@@ -133,6 +133,32 @@ export class SessionHandle {
     return changes;
   }
 
+  /**
+   * Whether every pending change is a plain set or delete, which commutes with other requests'
+   * changes of other keys, so it may go to the store as a delta. A key changed through
+   * {@link update} must see the value it changes: that needs compare-and-set.
+   */
+  get onlyPlainChanges(): boolean {
+    return this.#updates.size === 0;
+  }
+
+  /** The pending changes as keys to set and keys to remove. */
+  delta(): { set: Record<string, unknown>; remove: string[] } {
+    // No prototype: a key named `__proto__` is data like any other.
+    const set = Object.create(null) as Record<string, unknown>;
+    const remove: string[] = [];
+    for (const [key, value] of this.changes()) {
+      if (value === undefined) remove.push(key);
+      else set[key] = value;
+    }
+    return { set, remove };
+  }
+
+  /** Take the current data as written: no change is pending any more. */
+  markWritten(): void {
+    this.reset(this.#data);
+  }
+
   /** A plain copy of the data for writing. */
   snapshot(): SessionData {
     return { ...this.#data };

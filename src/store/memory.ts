@@ -7,6 +7,7 @@
  */
 import { TesseraError, storeUnavailable } from '../core/errors.js';
 import type {
+  DataDelta,
   DeleteByUserOptions,
   SessionRecord,
   SetOptions,
@@ -214,6 +215,22 @@ export class MemoryStore implements Store {
       this.#put(key, this.#encode(record), record.userId);
     }
     return true;
+  }
+
+  async applyDelta(key: string, delta: DataDelta): Promise<number | null> {
+    this.#assertOpen();
+    const entry = this.#live(key);
+    if (entry === undefined) return null;
+    const record = this.#decode(entry);
+    for (const name of delta.remove) delete record.data[name];
+    for (const [name, value] of Object.entries(delta.set)) {
+      Object.defineProperty(record.data, name, { value, enumerable: true, writable: true, configurable: true });
+    }
+    record.version += 1;
+    record.lastSeenAt = Math.max(record.lastSeenAt, delta.lastSeenAt);
+    record.expiresAt = Math.max(record.expiresAt, delta.expiresAt);
+    this.#put(key, this.#encode(record), record.userId);
+    return record.version;
   }
 
   async delete(key: string): Promise<void> {

@@ -151,6 +151,11 @@ function mysqlDriver(client: MysqlQueryable, owned: OwnedPool | undefined): SqlD
     dialect: 'mysql',
     query: async (sql, params) => {
       const [rows] = await client.query(sql, [...params]);
+      // An UPDATE answers a result header: its counts are the one row (see SqlDriver.query).
+      if (!Array.isArray(rows)) {
+        const header = rows as { affectedRows?: unknown; insertId?: unknown };
+        return [{ affectedRows: header.affectedRows ?? 0, insertId: header.insertId ?? 0 }];
+      }
       return (rows as Array<Record<string, unknown>>).map(decodeBuffers);
     },
     execute: async (sql, params) => {

@@ -168,12 +168,68 @@ export function buildStatements(dialectName: SqlDialect, tableName: string): Sql
   return d.numbered ? numberPlaceholders(statements) : statements;
 }
 
-/** Rewrite `?` to `$1, $2, ...` (PostgreSQL). Safe: the statements contain no string literals. */
+/**
+ * The statement of `SqlStore.applyDelta`: set and remove keys of the record's `data` in place,
+ * add 1 to the version, move `last_seen_at` and `expires_at` forward, on a live row only.
+ *
+ * Parameters, in order: (PostgreSQL) keys to remove as a JSON array, the keys to set as a JSON
+ * object; (SQLite, MySQL) `removeCount` JSON paths, then `setCount` pairs of path and JSON
+ * value; then (all) lastSeenAt, expiresAt, key, now. PostgreSQL and SQLite return the new
+ * `version` as a row; MySQL puts it in `LAST_INSERT_ID()` (the driver's `insertId`), as its
+ * `UPDATE` has no `RETURNING`.
+ */
+export function buildDeltaStatement(dialectName: SqlDialect, tableName: string, removeCount: number, setCount: number): string {
+  const d = DIALECTS[dialectName];
+  const q = d.quote;
+  const [t, key, version, expiresAt, lastSeenAt, record] = [tableName, 'key', 'version', 'expires_at', 'last_seen_at', 'record'].map(q) as [
+    string, string, string, string, string, string,
+  ];
+  const list = (n: number, item: string): string => Array.from({ length: n }, () => item).join(', ');
+  let merged: string;
+  let newVersion = `${version} + 1`;
+  let tail = '';
+  if (dialectName === 'postgres') {
+    // `||` of two jsonb objects is a shallow merge: a set replaces the key's value whole.
+    const doc = `${record}::jsonb`;
+    merged =
+      `jsonb_set(${doc}, '{data}', (coalesce(${doc} -> 'data', '{}'::jsonb) - ` +
+      `ARRAY(SELECT jsonb_array_elements_text(?::jsonb))) || ?::jsonb)::text`;
+    tail = ` RETURNING ${version}`;
+  } else {
+    const json = dialectName === 'sqlite' ? 'json(?)' : "JSON_EXTRACT(?, '$')";
+    const [remove, set] = dialectName === 'sqlite' ? ['json_remove', 'json_set'] : ['JSON_REMOVE', 'JSON_SET'];
+    merged = record;
+    if (removeCount > 0) merged = `${remove}(${merged}, ${list(removeCount, '?')})`;
+    if (setCount > 0) merged = `${set}(${merged}, ${list(setCount, `?, ${json}`)})`;
+    if (dialectName === 'sqlite') tail = ` RETURNING ${version}`;
+    else newVersion = `LAST_INSERT_ID(${version} + 1)`;
+  }
+  const greatest = dialectName === 'sqlite' ? 'max' : 'GREATEST';
+  const sql =
+    `UPDATE ${t} SET ${record} = ${merged}, ${version} = ${newVersion}, ` +
+    `${lastSeenAt} = ${greatest}(${lastSeenAt}, ?), ${expiresAt} = ${greatest}(${expiresAt}, ?) ` +
+    `WHERE ${key} = ? AND ${expiresAt} > ?${tail}`;
+  return d.numbered ? renumber(sql) : sql;
+}
+
+/**
+ * Whether a data key can go into a JSON path of SQLite's and MySQL's JSON functions as
+ * `$.data."<key>"`: neither of them escapes a quote or a backslash inside the quoted label
+ * (SQLite then writes invalid JSON), and MySQL may answer NULL for non-ASCII keys on a
+ * connection whose character set differs. Other keys take the compare-and-set path.
+ */
+export function isPathSafeKey(key: string): boolean {
+  return /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/.test(key);
+}
+
+/** Rewrite `?` to `$1, $2, ...`. Safe: the statements contain no string literal with a `?`. */
+function renumber(sql: string): string {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+}
+
+/** Rewrite `?` to `$1, $2, ...` (PostgreSQL) in every statement. */
 function numberPlaceholders(statements: SqlStatements): SqlStatements {
-  const renumber = (sql: string): string => {
-    let n = 0;
-    return sql.replace(/\?/g, () => `$${++n}`);
-  };
   const entries = Object.entries(statements).map(([name, sql]: [string, string | string[]]) => [
     name,
     Array.isArray(sql) ? sql.map(renumber) : renumber(sql),

@@ -8,8 +8,9 @@
  * @module
  */
 import { TesseraError, storeUnavailable } from '../core/errors.js';
-import { buildStatements, type SqlDialect, type SqlStatements } from './sql-dialect.js';
+import { buildDeltaStatement, buildStatements, isPathSafeKey, type SqlDialect, type SqlStatements } from './sql-dialect.js';
 import type {
+  DataDelta,
   DeleteByUserOptions,
   SessionRecord,
   SetOptions,
@@ -34,7 +35,10 @@ export type SqlRow = Readonly<Record<string, unknown>>;
 export interface SqlDriver {
   /** Which SQL dialect to speak. */
   readonly dialect: SqlDialect;
-  /** Run a statement that returns rows. */
+  /**
+   * Run a statement that returns rows. For the `mysql` dialect, an `UPDATE` run through it must
+   * return one row with the statement's `affectedRows` and `insertId` (what `mysql2` answers).
+   */
   query(sql: string, params: readonly SqlValue[]): Promise<readonly SqlRow[]> | readonly SqlRow[];
   /**
    * Run a statement that returns no rows.
@@ -96,6 +100,9 @@ export class SqlStore implements Store {
   readonly #sql: SqlStatements;
   readonly #now: () => number;
   readonly #batchSize: number;
+  readonly #tableName: string;
+  /** Delta statements by shape (`removeCount:setCount`). */
+  readonly #deltaStatements = new Map<string, string>();
   #ready: Promise<void> | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #purging: Promise<unknown> | undefined;
@@ -121,6 +128,7 @@ export class SqlStore implements Store {
     this.#sql = buildStatements(driver.dialect, tableName);
     this.#now = now;
     this.#batchSize = purgeBatchSize;
+    this.#tableName = tableName;
     if (!createTable) this.#ready = Promise.resolve();
     if (purgeIntervalMs > 0) {
       this.#timer = setInterval(() => this.#purgeInBackground(), purgeIntervalMs);
@@ -154,6 +162,46 @@ export class SqlStore implements Store {
       return (await this.#execute(s.insertIfAbsent, [key, ...values])) > 0;
     }
     return (await this.#execute(s.update, [...values, key, expect, this.#now()])) > 0;
+  }
+
+  /**
+   * One `UPDATE` that merges the delta into the stored JSON (PostgreSQL: `jsonb` `-` and `||`;
+   * SQLite: `json_remove`/`json_set`; MySQL: `JSON_REMOVE`/`JSON_SET`). `'unsupported'` when
+   * SQLite or MySQL could not address a key (see `isPathSafeKey`), or when PostgreSQL's `jsonb`
+   * cannot hold what the record holds (a `\u0000` in a string): the engine then compare-and-sets.
+   */
+  async applyDelta(key: string, delta: DataDelta): Promise<number | null | 'unsupported'> {
+    const dialect = this.#driver.dialect;
+    const sets = Object.entries(delta.set);
+    const times = [delta.lastSeenAt, delta.expiresAt, key, this.#now()];
+    let params: SqlValue[];
+    if (dialect === 'postgres') {
+      const set = JSON.stringify(Object.fromEntries(sets));
+      if (set.includes('\\u0000')) return 'unsupported';
+      params = [JSON.stringify(delta.remove), set, ...times];
+    } else {
+      if (!delta.remove.every(isPathSafeKey) || !sets.every(([name]) => isPathSafeKey(name))) return 'unsupported';
+      const path = (name: string): string => `$.data."${name}"`;
+      params = [...delta.remove.map(path), ...sets.flatMap(([name, value]) => [path(name), JSON.stringify(value)]), ...times];
+    }
+    const shape = `${delta.remove.length}:${sets.length}`;
+    let sql = this.#deltaStatements.get(shape);
+    if (sql === undefined) {
+      sql = buildDeltaStatement(dialect, this.#tableName, delta.remove.length, sets.length);
+      this.#deltaStatements.set(shape, sql);
+    }
+    let rows: readonly SqlRow[];
+    try {
+      rows = await this.#query(sql, params);
+    } catch (err) {
+      // PostgreSQL refuses to read the stored JSON as jsonb (class 22: a \u0000, a lone surrogate).
+      if (dialect === 'postgres' && /^22/.test(String((err as { cause?: { code?: unknown } }).cause?.code ?? ''))) return 'unsupported';
+      throw err;
+    }
+    const row = rows[0];
+    if (row === undefined) return null;
+    if (dialect === 'mysql') return Number(row['affectedRows']) > 0 ? Number(row['insertId']) : null;
+    return Number(row['version']);
   }
 
   async delete(key: string): Promise<void> {

@@ -105,6 +105,21 @@ export interface SetOptions {
   expectVersion?: number | null;
 }
 
+/**
+ * The changes of one request to a session's data, for {@link Store.applyDelta}: keys to set
+ * (to these values) and keys to remove, applied on whatever the store holds now.
+ */
+export interface DataDelta {
+  /** Keys to set, with their new values (JSON-serialisable; never `undefined`). */
+  set: Readonly<Record<string, unknown>>;
+  /** Keys to remove (a key that is not there is not an error). */
+  remove: readonly string[];
+  /** The request's `lastSeenAt`: the stored one becomes the later of the two. */
+  lastSeenAt: number;
+  /** The request's `expiresAt`: the stored one becomes the later of the two. */
+  expiresAt: number;
+}
+
 /** Options of {@link Store.deleteByUser}. */
 export interface DeleteByUserOptions {
   /** A key to keep (the caller's own session when "signing out everywhere else"). */
@@ -157,6 +172,17 @@ export interface Store {
    * @default 60000
    */
   readonly expiryGraceMs?: number;
+  /**
+   * Optional: apply a request's data changes to the live record under `key` atomically, in one
+   * round trip, with no version check: set and remove those keys of `data` (other keys stay as
+   * they are, whoever wrote them), move `lastSeenAt` and `expiresAt` forward (never back), and
+   * add 1 to `version`. The engine sends only changes that commute with other requests' (plain
+   * sets and removals of keys); changes that must see the current value (`update(key, fn)`, a
+   * sign-in, a rotation) still go through compare-and-set.
+   * @returns the record's new `version`; `null` when there is no live record under `key`;
+   * `'unsupported'` when the store cannot apply this delta (then the engine compare-and-sets).
+   */
+  applyDelta?(key: string, delta: DataDelta): Promise<number | null | 'unsupported'>;
   /**
    * Optional: delete every session of every user (an administrator's "log everyone out").
    * Stores that cannot do it cheaply leave it out; rotating the key ring (removing every old

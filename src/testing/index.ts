@@ -24,6 +24,7 @@
  */
 import { casCases } from './cas.js';
 import { crudCases } from './crud.js';
+import { deltaCases } from './delta.js';
 import { expiryCases } from './expiry.js';
 import { createContext, type ConformanceCase, type StoreFactory } from './harness.js';
 import { userCases } from './users.js';
@@ -35,6 +36,7 @@ const GROUPS = [
   ['compare-and-set', casCases],
   ['expiry', expiryCases],
   ['per-user index', userCases],
+  ['delta writes', deltaCases],
 ] as const;
 
 /** The id of every conformance case, e.g. `'cas.concurrent-writers'`. */

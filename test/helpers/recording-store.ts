@@ -4,6 +4,7 @@
  * @module
  */
 import type {
+  DataDelta,
   DeleteByUserOptions,
   SessionRecord,
   SetOptions,
@@ -23,6 +24,7 @@ export type StoreCall =
       /** What the inner store answered (false: the compare-and-set guard failed). */
       written?: boolean;
     }
+  | { op: 'applyDelta'; key: string; delta: DataDelta; result?: number | null | 'unsupported' }
   | { op: 'delete'; key: string }
   | { op: 'touch'; key: string; lastSeenAt: number; expiresAt: number; touched?: boolean }
   | { op: 'listByUser'; userId: string }
@@ -35,16 +37,35 @@ export type StoreOp = StoreCall['op'];
 export class RecordingStore implements Store {
   readonly calls: StoreCall[] = [];
 
-  constructor(readonly inner: Store) {}
+  /**
+   * Forwarded only when the inner store has it and `options.deltas` is true, so that tests
+   * written for whole-record writes keep seeing `set` calls.
+   */
+  readonly applyDelta?: (key: string, delta: DataDelta) => Promise<number | null | 'unsupported'>;
+
+  constructor(
+    readonly inner: Store,
+    options: { deltas?: boolean } = {},
+  ) {
+    const apply = inner.applyDelta?.bind(inner);
+    if (options.deltas === true && apply !== undefined) {
+      this.applyDelta = async (key, delta) => {
+        const call: Extract<StoreCall, { op: 'applyDelta' }> = { op: 'applyDelta', key, delta: structuredClone(delta) };
+        this.calls.push(call);
+        call.result = await apply(key, delta);
+        return call.result;
+      };
+    }
+  }
 
   /** How many calls of these kinds were made. */
   count(...ops: StoreOp[]): number {
     return this.calls.filter((call) => ops.includes(call.op)).length;
   }
 
-  /** Calls that change a stored record: `set` and `touch`. */
+  /** Calls that change a stored record: `set`, `applyDelta` and `touch`. */
   writes(): StoreCall[] {
-    return this.calls.filter((call) => call.op === 'set' || call.op === 'touch');
+    return this.calls.filter((call) => call.op === 'set' || call.op === 'applyDelta' || call.op === 'touch');
   }
 
   /** Every key passed to the store, in order. */
