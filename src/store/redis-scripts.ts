@@ -4,8 +4,14 @@
  * second key.
  *
  * A session is a hash under `<prefix>session:<key>`:
- * - `v` version, `r` the record's JSON, `s` lastSeenAt, `e` expiresAt (ms since epoch): `s` and
- *   `e` win over the copies inside `r`, so a touch rewrites two small fields, never the data;
+ * - `v` version, `r` the record's JSON without its data, `s` lastSeenAt, `e` expiresAt (ms
+ *   since epoch): `v`, `s` and `e` win over the copies inside `r`, so a touch rewrites two
+ *   small fields, never the data;
+ * - `d:<name>` the JSON of each data key, and `f` = `1` saying the data is in those fields, so
+ *   that a delta sets and deletes single fields without any JSON being decoded in Lua (Redis's
+ *   `cjson` would round numbers to 14 digits and turn `[]` into `{}`). A hash without `f` was
+ *   written before: its data is inside `r`, and a delta on it is refused (`UNSUPPORTED`), so the
+ *   engine rewrites it whole in the new layout;
  * - `u` the user id and `i` "indexed until": how far the session's entry in that user's index
  *   reaches (its score there). Both are absent for an anonymous session.
  *
@@ -36,13 +42,29 @@ function script(name: string, source: string): LuaScript {
 /** What {@link WRITE} and {@link TOUCH} answer when the user's index must be extended first. */
 export const NEEDS_INDEX = -1;
 
-/** `HMGET v r s e` of a session hash: `[version, json, lastSeenAt, expiresAt]`, each maybe null. */
-export const READ = script('read', `return redis.call('HMGET', KEYS[1], 'v', 'r', 's', 'e')`);
+/** What {@link DELTA} answers for a hash written before data had fields of its own. */
+export const UNSUPPORTED = -2;
+
+/** A session hash, whole: `HGETALL` (field, value, field, value, ...; empty when absent). */
+export const READ = script('read', `return redis.call('HGETALL', KEYS[1])`);
+
+/** Lua that sets `d:<name>` fields from ARGV pairs starting at index `first` (a Lua expression), in batches. */
+const SET_DATA_FIELDS = (first: number | string): string => `local batch = {}
+for n = ${first}, #ARGV, 2 do
+  batch[#batch + 1] = 'd:' .. ARGV[n]
+  batch[#batch + 1] = ARGV[n + 1]
+  if #batch >= 512 then
+    redis.call('HSET', KEYS[1], unpack(batch))
+    batch = {}
+  end
+end
+if #batch > 0 then redis.call('HSET', KEYS[1], unpack(batch)) end`;
 
 /**
  * Compare-and-set write of a session hash.
- * ARGV: mode (`any` | `create` | `version`), expected version, now, ttl ms, version, JSON,
- * lastSeenAt, expiresAt, userId, indexed-until from the caller (or ''), has-user (`1` | `0`).
+ * ARGV: mode (`any` | `create` | `version`), expected version, now, ttl ms, version, JSON
+ * without data, lastSeenAt, expiresAt, userId, indexed-until from the caller (or ''), has-user
+ * (`1` | `0`), then the data as pairs of key and JSON value.
  * Returns 1 written, 0 refused by the guard, {@link NEEDS_INDEX} when the session has a user
  * and neither the caller nor the stored hash proves that the user's index reaches `expiresAt`.
  * A TTL <= 0 writes the record as absent (deletes the key).
@@ -71,10 +93,50 @@ if ARGV[11] == '1' then
   end
 end
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'v', ARGV[5], 'r', ARGV[6], 's', ARGV[7], 'e', ARGV[8])
+redis.call('HSET', KEYS[1], 'v', ARGV[5], 'r', ARGV[6], 's', ARGV[7], 'e', ARGV[8], 'f', '1')
 if indexed then redis.call('HSET', KEYS[1], 'u', ARGV[9], 'i', indexed) end
+${SET_DATA_FIELDS(12)}
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1`,
+);
+
+/**
+ * Apply a delta to a live session hash: delete and set `d:<name>` fields, add 1 to `v`, move
+ * `s` and `e` (and the TTL) forward, never back.
+ * ARGV: now, lastSeenAt, expiresAt, ttl ms for that expiresAt, indexed-until from the caller
+ * (or ''), the user that value is for, the number of keys to remove, those keys, then the
+ * keys to set as pairs of key and JSON value.
+ * Returns the new version (an integer >= 1); 0 when missing or expired; {@link UNSUPPORTED}
+ * for a hash of the earlier layout; or the session's user id (a string) when that user's index
+ * must be extended first, as {@link TOUCH} does.
+ */
+export const DELTA = script(
+  'delta',
+  `local cur = redis.call('HMGET', KEYS[1], 'e', 'u', 'i', 'f', 's')
+if not cur[1] or tonumber(cur[1]) <= tonumber(ARGV[1]) then return 0 end
+if cur[4] ~= '1' then return ${UNSUPPORTED} end
+local expires = tonumber(ARGV[3])
+local later = expires > tonumber(cur[1])
+if later and cur[2] then
+  if ARGV[5] ~= '' and cur[2] == ARGV[6] and tonumber(ARGV[5]) >= expires then
+    redis.call('HSET', KEYS[1], 'i', ARGV[5])
+  elseif not (cur[3] and tonumber(cur[3]) >= expires) then
+    return cur[2]
+  end
+end
+local removes = tonumber(ARGV[7])
+if removes > 0 then
+  local fields = {}
+  for n = 8, 7 + removes do fields[#fields + 1] = 'd:' .. ARGV[n] end
+  redis.call('HDEL', KEYS[1], unpack(fields))
+end
+${SET_DATA_FIELDS('8 + removes')}
+if tonumber(ARGV[2]) > tonumber(cur[5] or '0') then redis.call('HSET', KEYS[1], 's', ARGV[2]) end
+if later then
+  redis.call('HSET', KEYS[1], 'e', ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+end
+return redis.call('HINCRBY', KEYS[1], 'v', 1)`,
 );
 
 /**

@@ -25,6 +25,7 @@
 import { TesseraError, storeUnavailable } from '../core/errors.js';
 import { scriptRunner, type RedisClientLike, type ScriptRunner } from './redis-client.js';
 import {
+  DELTA,
   INDEX_ADD,
   INDEX_LIST,
   INDEX_REMOVE,
@@ -32,17 +33,19 @@ import {
   READ,
   REMOVE,
   TOUCH,
+  UNSUPPORTED,
   WRITE,
   type LuaScript,
 } from './redis-scripts.js';
 import type {
+  DataDelta,
   DeleteByUserOptions,
   SessionRecord,
   SetOptions,
   Store,
   UserSessionEntry,
 } from './types.js';
-import { decodeRecord, encodeRecord, isSessionRecord, undecodableRecord } from './types.js';
+import { decodeRecord, isSessionRecord, undecodableRecord } from './types.js';
 
 export type { IoRedisLike, NodeRedisEvalOptions, NodeRedisLike, RedisClientLike } from './redis-client.js';
 
@@ -141,7 +144,9 @@ export class RedisStore implements Store {
     const userId = ttlMs > 0 ? record.userId : null; // an expired record is written as absent
     const expect = options?.expectVersion;
     const mode = expect === undefined ? 'any' : expect === null ? 'create' : 'version';
-    const json = encodeRecord(record);
+    const { data, ...fields } = record;
+    const json = JSON.stringify(fields);
+    const dataFields = dataPairs(Object.entries(data));
     const write = (indexed: string) =>
       this.#run(WRITE, this.sessionKey(key), [
         mode,
@@ -155,6 +160,7 @@ export class RedisStore implements Store {
         userId ?? '',
         indexed,
         userId === null ? '0' : '1',
+        ...dataFields,
       ]);
     // A new session always needs its index entry: add it first and save a round trip.
     let indexed = userId !== null && expect === null ? await this.#index(userId, key, record.expiresAt, now) : '';
@@ -188,6 +194,35 @@ export class RedisStore implements Store {
       indexed = [await this.#index(userId, key, expiresAt, now), userId];
     }
     throw storeUnavailable(new Error('RedisStore: touch kept racing with changes of the session user'));
+  }
+
+  /**
+   * One script: `HDEL`/`HSET` of the changed keys' fields, `HINCRBY` of the version. A session
+   * written by an earlier version of this store (its data inside the record's JSON) answers
+   * `'unsupported'`, and the engine's compare-and-set rewrites it in the current layout.
+   */
+  async applyDelta(key: string, delta: DataDelta): Promise<number | null | 'unsupported'> {
+    const now = this.#now();
+    const args = [
+      String(now),
+      String(delta.lastSeenAt),
+      String(delta.expiresAt),
+      String(Math.ceil(delta.expiresAt - now)),
+    ];
+    const changes = [String(delta.remove.length), ...delta.remove, ...dataPairs(Object.entries(delta.set))];
+    let indexed = ['', ''];
+    for (let attempt = 0; attempt < MAX_TOUCH_ATTEMPTS; attempt++) {
+      const reply = await this.#run(DELTA, this.sessionKey(key), [...args, ...indexed, ...changes]);
+      const userId = text(reply);
+      if (userId === null) {
+        if (reply === 0) return null;
+        if (reply === UNSUPPORTED) return 'unsupported';
+        if (typeof reply !== 'number' || !Number.isSafeInteger(reply) || reply < 1) throw unexpected(DELTA, reply);
+        return reply;
+      }
+      indexed = [await this.#index(userId, key, delta.expiresAt, now), userId];
+    }
+    throw storeUnavailable(new Error('RedisStore: a delta kept racing with changes of the session user'));
   }
 
   async listByUser(userId: string): Promise<UserSessionEntry[]> {
@@ -270,23 +305,50 @@ function text(value: unknown): string | null {
   return null;
 }
 
+/** Data entries as `HSET` argument pairs: key, JSON of the value (`undefined` values left out). */
+function dataPairs(entries: ReadonlyArray<[string, unknown]>): string[] {
+  const pairs: string[] = [];
+  for (const [name, value] of entries) {
+    if (value !== undefined) pairs.push(name, JSON.stringify(value));
+  }
+  return pairs;
+}
+
 /**
- * Decode a {@link READ} reply: `null` if absent or expired, {@link undecodableRecord} if corrupt.
- * The fields win over the JSON.
+ * Decode a {@link READ} reply (a flat list of fields and values): `null` if absent or expired,
+ * {@link undecodableRecord} if corrupt. `v`, `s` and `e` win over the JSON; the data comes from
+ * the `d:` fields, or from the JSON for a hash of the earlier layout (no `f`).
  */
 function toRecord(reply: unknown, now: number): SessionRecord | null {
   if (!Array.isArray(reply)) return undecodableRecord();
-  const [version, json, lastSeenAt, expiresAt] = reply.map((v) => text(v));
-  if ((json === null || json === undefined) && version === null && expiresAt === null) return null;
+  if (reply.length === 0) return null;
+  const hash = new Map<string, string | null>();
+  const data: Record<string, unknown> = {};
+  for (let n = 0; n + 1 < reply.length; n += 2) {
+    const field = text(reply[n]);
+    const value = text(reply[n + 1]);
+    if (field === null) return undecodableRecord();
+    if (!field.startsWith('d:')) {
+      hash.set(field, value);
+      continue;
+    }
+    try {
+      // Defined, not assigned: a key named `__proto__` is data, not the object's prototype.
+      Object.defineProperty(data, field.slice(2), { value: JSON.parse(value ?? ''), enumerable: true, writable: true, configurable: true });
+    } catch {
+      return undecodableRecord();
+    }
+  }
+  const json = hash.get('r');
   if (json === null || json === undefined) return undecodableRecord();
   const record = decodeRecord(json);
   if (record.version === -1) return record;
-  const fields = { version: Number(version), lastSeenAt: Number(lastSeenAt), expiresAt: Number(expiresAt) };
+  const fields = { version: Number(hash.get('v')), lastSeenAt: Number(hash.get('s')), expiresAt: Number(hash.get('e')) };
   if (!Number.isSafeInteger(fields.version) || !Number.isFinite(fields.lastSeenAt) || !Number.isFinite(fields.expiresAt)) {
     return undecodableRecord();
   }
   if (fields.expiresAt <= now) return null;
-  return { ...record, ...fields };
+  return hash.get('f') === '1' ? { ...record, ...fields, data } : { ...record, ...fields };
 }
 
 function isWrongType(error: unknown): boolean {

@@ -241,6 +241,38 @@ describeWithServer('RedisStore on a standalone Redis', await standaloneProblem()
       expect((await store.listByUser('alice')).map((e) => e.key)).toEqual(['good']);
     });
 
+    it('keeps each data key in a field of its own, which a delta sets and deletes without touching the rest', async () => {
+      const { store, hash } = await open();
+      const now = Date.now();
+      await store.set('k', record(now, { version: 3, data: { big: 'x'.repeat(10_000), n: 1, gone: true } }));
+      const before = await hash('k');
+      expect(before['d:big']).toBe(JSON.stringify('x'.repeat(10_000)));
+      expect(JSON.parse(before['r']!)).not.toHaveProperty('data');
+      expect(await store.applyDelta('k', { set: { n: 2, list: [] }, remove: ['gone'], lastSeenAt: now, expiresAt: now + HOUR })).toBe(4);
+      const after = await hash('k');
+      expect(after['r']).toBe(before['r']);
+      expect(after['d:big']).toBe(before['d:big']);
+      expect({ n: after['d:n'], list: after['d:list'], gone: after['d:gone'], v: after['v'] }).toEqual({ n: '2', list: '[]', gone: undefined, v: '4' });
+      expect((await store.get('k'))?.data).toEqual({ big: 'x'.repeat(10_000), n: 2, list: [] });
+    });
+
+    it('reads a session written with its data inside the JSON (the earlier layout), and rewrites it on the first whole write', async () => {
+      const { store, raw, hash } = await open();
+      const now = Date.now();
+      const old = record(now, { version: 2, data: { cart: ['a'], big: 2 ** 53 - 1 } });
+      // What the store wrote before data keys had fields of their own.
+      await raw('HSET', store.sessionKey('old'), 'v', '2', 'r', JSON.stringify(old), 's', String(now), 'e', String(old.expiresAt));
+      await raw('PEXPIRE', store.sessionKey('old'), String(HOUR));
+      expect(await store.get('old')).toEqual(old);
+      const delta = { set: { cart: ['a', 'b'] }, remove: [], lastSeenAt: now, expiresAt: old.expiresAt };
+      expect(await store.applyDelta('old', delta)).toBe('unsupported');
+      expect(await store.get('old')).toEqual(old);
+      expect(await store.set('old', { ...old, version: 3, data: { ...old.data, cart: ['a', 'b'] } }, { expectVersion: 2 })).toBe(true);
+      expect((await hash('old'))['f']).toBe('1');
+      expect(await store.applyDelta('old', { ...delta, set: { n: 1 } })).toBe(4);
+      expect((await store.get('old'))?.data).toEqual({ cart: ['a', 'b'], big: 2 ** 53 - 1, n: 1 });
+    });
+
     it('loads its scripts again after SCRIPT FLUSH (EVALSHA falls back to EVAL)', async () => {
       const { store, raw } = await open();
       const now = Date.now();
