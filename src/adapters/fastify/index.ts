@@ -16,21 +16,19 @@
  * @module
  */
 import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
-import { readCookie } from '../../core/cookie-reader.js';
 import { createSessions, internals, type Engine, type RequestInfo } from '../../core/engine.js';
-import { TesseraError, isTesseraError } from '../../core/errors.js';
+import { TesseraError } from '../../core/errors.js';
 import type { SecretInput } from '../../core/keyring.js';
-import { isLocalhostHeader } from '../../core/request.js';
 import type { RequestSession } from '../../core/request-session.js';
 import type { ExpressSessionStore } from '../../store/legacy.js';
 import type { Store as TesseraStore } from '../../store/types.js';
 import { storeSetup } from '../express/migration.js';
 import { RequestBinding } from '../web/binding.js';
 import { CsrfGuard, type CsrfOptions } from '../web/csrf.js';
-import { guardRawResponse } from '../web/raw-response.js';
-import { Cookie, toCoreValue, toPluginValue, type CookieInit } from './cookie.js';
-import { mapOptions, type CookieVariants, type FastifyCookieOptions, type FastifySessionOptions } from './options.js';
-import { createSessionObject, syncCookie, type SessionHost, type SessionMethods, type SessionObject } from './session-object.js';
+import { FastifyBinding, STATE, applyHeaders, coreCookie, pathMatches, requestInfo, withStatus, type Context, type StatefulRequest } from './binding.js';
+import { Cookie, type CookieInit } from './cookie.js';
+import { mapOptions, type FastifyCookieOptions, type FastifySessionOptions } from './options.js';
+import type { SessionMethods } from './session-object.js';
 import { MemoryStore, Store, idGenerator } from './store.js';
 
 declare module 'fastify' {
@@ -90,191 +88,6 @@ export interface FastifySessionPlugin extends FastifyPluginCallback<FastifySessi
   default: FastifySessionPlugin;
 }
 
-/** Where a request keeps its session state. */
-const STATE = Symbol('tessera.fastify');
-
-interface Context {
-  engine: Engine;
-  cookieName: string;
-  cookiePrefix: string;
-  storeErrorStatus: number;
-  variants: CookieVariants;
-  settings: { rolling: boolean };
-}
-
-type StatefulRequest = FastifyRequest & { [STATE]: FastifyBinding | null };
-
-/** One request's session: the session object's host and the commit. */
-class FastifyBinding implements SessionHost {
-  readonly binding: RequestBinding;
-  readonly protocol: string;
-  overrides: FastifyCookieOptions | undefined;
-  readonly #context: Context;
-  readonly #request: Record<string, unknown>;
-  readonly #raw: FastifyReply['raw'] | undefined;
-  #object: SessionObject | null | undefined;
-  /** What the app assigned to `request.session`, if it did. */
-  #assigned: { value: unknown } | undefined;
-  #saved = false;
-  #guarded = false;
-  /** A commit is waiting for the store. */
-  committing = false;
-  writeFailed = false;
-
-  constructor(context: Context, request: Record<string, unknown>, raw: FastifyReply['raw'] | undefined, binding: RequestBinding, protocol: string) {
-    this.#context = context;
-    this.#request = request;
-    this.#raw = raw;
-    this.binding = binding;
-    this.protocol = protocol;
-    if (binding.made) this.#guard();
-  }
-
-  get rs(): RequestSession {
-    const made = this.binding.made;
-    const rs = this.binding.session;
-    if (!made) this.#guard();
-    return rs;
-  }
-
-  get cookieInit(): CookieInit {
-    const base = (this.binding.info.cookieOptions ?? this.#context.engine.options.cookie);
-    return { path: base.path, secure: base.secure, sameSite: base.sameSite, domain: base.domain ?? null, partitioned: base.partitioned, httpOnly: true };
-  }
-
-  get saved(): boolean {
-    return this.#saved;
-  }
-
-  /** `request.session`. */
-  get object(): unknown {
-    if (this.#assigned !== undefined) return this.#assigned.value;
-    if (this.#object === undefined) this.#object = createSessionObject(this);
-    return this.#object;
-  }
-
-  set object(value: unknown) {
-    this.#assigned = { value };
-  }
-
-  replace(object: SessionObject | null): void {
-    this.#object = object;
-    this.#assigned = undefined;
-    if (!(STATE in this.#request)) this.#request['session'] = object;
-  }
-
-  markSaved(): void {
-    this.#saved = true;
-  }
-
-  async readStore(): Promise<void> {
-    const rs = this.rs;
-    const gateway = internals(this.#context.engine).gateway;
-    await gateway.read(rs.id, this.binding.info, () => rs.ref);
-  }
-
-  /** Copy what the session object holds (cookie lifetime, `options(...)`) into the session. */
-  prepare(): void {
-    if (!this.binding.made) return;
-    if (this.#object) syncCookie(this.#object);
-    if (this.overrides !== undefined) {
-      this.binding.info.cookieOptions = this.#context.variants.forRequest(this.binding.info.secure, this.overrides);
-    }
-  }
-
-  /** Save and give the headers (`onSend`). */
-  async commit(): Promise<Array<[string, string]>> {
-    if (!this.binding.made || !this.binding.open || this.writeFailed) return [];
-    this.prepare();
-    this.committing = true;
-    try {
-      return await this.binding.commit();
-    } catch (error) {
-      throw withStatus(error, this.#context.storeErrorStatus);
-    } finally {
-      this.committing = false;
-    }
-  }
-
-  /** The safety net for replies the app writes itself. */
-  #guard(): void {
-    const raw = this.#raw;
-    if (this.#guarded || raw === undefined || raw.writableEnded) return;
-    this.#guarded = true;
-    guardRawResponse(
-      raw,
-      this.binding,
-      (error, headersSent, respond) => {
-        const log = (this.#request as { log?: { error(o: unknown, m: string): void } }).log;
-        log?.error({ err: error }, 'tessera: saving the session failed');
-        if (headersSent) respond.asTheAppWrote();
-        else respond.withStatus(isTesseraError(error) ? (withStatus(error, this.#context.storeErrorStatus) as TesseraError).status : 500);
-      },
-      () => this.prepare(),
-    );
-  }
-}
-
-/** A `STORE_UNAVAILABLE` error with the status the app asked for; any other error as it is. */
-function withStatus(error: unknown, status: number): unknown {
-  if (isTesseraError(error, 'STORE_UNAVAILABLE') && error.status !== status) {
-    return new TesseraError('STORE_UNAVAILABLE', error.message, { cause: error.cause, status });
-  }
-  return error;
-}
-
-/** RFC 6265 §5.1.4 path-match: the cookie's path is the request's, or a `/`-bounded prefix of it. */
-function pathMatches(requestPath: string, cookiePath: string): boolean {
-  if (requestPath === cookiePath) return true;
-  if (!requestPath.startsWith(cookiePath)) return false;
-  return cookiePath.endsWith('/') || requestPath[cookiePath.length] === '/';
-}
-
-/** The engine's view of a Fastify request, with the cookie in the core's format. */
-function requestInfo(context: Context, request: FastifyRequest, path: string, inert: boolean): RequestInfo {
-  const secure = request.protocol === 'https';
-  const userAgent = request.headers['user-agent'];
-  return {
-    cookie: inert ? undefined : coreCookie(context, request.headers.cookie),
-    secure,
-    ip: request.ip,
-    userAgent: typeof userAgent === 'string' ? userAgent : undefined,
-    method: request.method,
-    path,
-    localhost: isLocalhostHeader(request.headers.host),
-    cookieOptions: context.variants.forRequest(secure, undefined),
-  };
-}
-
-/** The `Cookie` header with the session cookie in the core's format (anything odd is left for the core to refuse). */
-function coreCookie(context: Context, header: string | undefined): string | undefined {
-  const found = readCookie(header, context.cookieName);
-  if (found.kind !== 'present') return header;
-  const value = toCoreValue(found.value, context.cookiePrefix);
-  return `${context.cookieName}=${encodeURIComponent(value ?? found.value)}`;
-}
-
-/**
- * A `Set-Cookie` line of the core with the session cookie's value in the plugin's shape. A
- * clearing cookie is written as @fastify/cookie's `clearCookie` writes it, without `HttpOnly`:
- * it holds no value to protect.
- */
-function pluginSetCookie(context: Context, line: string): string {
-  const prefix = `${context.cookieName}=`;
-  if (!line.startsWith(prefix)) return line;
-  const end = line.indexOf(';');
-  const encoded = line.slice(prefix.length, end === -1 ? undefined : end);
-  if (encoded === '') return line.replace('; HttpOnly', '');
-  return prefix + encodeURIComponent(toPluginValue(decodeURIComponent(encoded), context.cookiePrefix)) + (end === -1 ? '' : line.slice(end));
-}
-
-function applyHeaders(context: Context, reply: FastifyReply, headers: Array<[string, string]>): void {
-  for (const [name, value] of headers) {
-    if (name === 'Set-Cookie') reply.header('set-cookie', pluginSetCookie(context, value));
-    else reply.header(name, value);
-  }
-}
-
 /**
  * The plugin.
  * @throws TesseraError `INVALID_OPTION` (through `fastify.ready()`) for a bad secret, unsafe
@@ -295,7 +108,7 @@ const plugin = function tesseraSession(fastify: FastifyInstance, options: Fastif
       { ...(setup.legacy && { legacy: setup.legacy }), hints: { derived: mapped.derived } },
     );
     sessionStore = given;
-    context = { engine, cookieName: mapped.cookieName, cookiePrefix: mapped.cookiePrefix, storeErrorStatus: mapped.storeErrorStatus, variants: mapped.variants, settings: { rolling: engine.options.rolling } };
+    context = { engine, cookieName: mapped.cookieName, cookiePrefix: mapped.cookiePrefix, storeErrorStatus: mapped.storeErrorStatus, variants: mapped.variants, settings: { rolling: engine.options.rolling }, saveUninitialized: mapped.saveUninitialized };
   } catch (error) {
     done(error as Error);
     return;

@@ -80,6 +80,8 @@ export interface MappedOptions {
   cookiePrefix: string;
   storeErrorStatus: number;
   variants: CookieVariants;
+  /** @fastify/session's `saveUninitialized` (the engine's is always off: the plugin applies it). */
+  saveUninitialized: boolean;
 }
 
 /**
@@ -110,7 +112,7 @@ export function mapOptions(options: FastifySessionOptions): MappedOptions {
   const name = cookieName ?? 'sessionId';
   const variants = new CookieVariants(name, given);
   const maxAge = variants.base.maxAge;
-  const engine: MappedOptions['engine'] = { ...core, saveUninitialized: core.saveUninitialized ?? true, secret: secret as SecretInput, cookie: variants.baseOptions };
+  const engine: MappedOptions['engine'] = { ...core, saveUninitialized: false, secret: secret as SecretInput, cookie: variants.baseOptions };
   const derived: Array<keyof SessionOptions> = [];
   if (core.idleTimeout === undefined && maxAge !== null) {
     engine.idleTimeout = maxAge;
@@ -120,7 +122,7 @@ export function mapOptions(options: FastifySessionOptions): MappedOptions {
     engine.absoluteTimeout = Math.max(12 * HOUR, maxAge ?? 0);
     derived.push('absoluteTimeout');
   }
-  return { engine, derived, cookieName: name, cookiePrefix: cookiePrefix ?? '', storeErrorStatus: storeErrorStatus ?? 503, variants };
+  return { engine, derived, cookieName: name, cookiePrefix: cookiePrefix ?? '', storeErrorStatus: storeErrorStatus ?? 503, variants, saveUninitialized: core.saveUninitialized ?? true };
 }
 
 /** @fastify/session's secret rules, with its messages; a signer object is refused with why. */
