@@ -54,7 +54,7 @@ describe('tessera/fastify replacing @fastify/session', () => {
       await app.register(fastifySession, { secret: SECRET, store: store as never, cookie: { secure: false } });
     });
     const legacy = cookieOf(await send(before, 'POST', '/login'));
-    expect(legacy).toMatch(/^sessionId=[\w-]{32}\.[\w%-]+$/);
+    expect(legacy).toMatch(/^sessionId=[\w-]{32}\.[^;]+$/);
     const after = await start(async (app) => {
       await app.register(tesseraSession, { secret: SECRET, store: store as never, cookie: { secure: false } });
     });
