@@ -1,7 +1,9 @@
 /**
  * The tessera demo: an Express 5 app with sign-in, a page that shows the session's clocks,
  * "your sessions" with revoke, sign out, sign out everywhere, and a password change that signs
- * out every other device, on the SQLite store. Logs are pino JSON lines.
+ * out every other device, on the SQLite store. Logs are pino JSON lines. In the browser,
+ * `tessera/browser` warns before the idle timeout, keeps the tabs in step, and the sign-in page
+ * says why the last session ended.
  *
  * In your own app, import from the package instead of `../src`:
  *   import session from 'tessera/express';
@@ -15,9 +17,11 @@ import helmet from 'helmet';
 import morgan from 'morgan';
 import { pino, type Logger } from 'pino';
 import session, { type SessionObject } from '../src/adapters/express/index.js';
-import { isTesseraError } from '../src/index.js';
+import { isTesseraError, type Engine } from '../src/index.js';
 import { logEvents, registerMorganTokens } from '../src/logging.js';
 import { SqliteStore } from '../src/store/sqlite.js';
+import { browserKit, clientTimings, endMessage } from './client.js';
+import type { DemoTimings } from './config.js';
 import type { Html } from './html.js';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, createUserDirectory, type User } from './users.js';
 import { errorPage, passwordChangedPage, reauthPage, sessionPage, signInPage } from './views.js';
@@ -43,11 +47,15 @@ export interface DemoConfig {
   logger?: Logger;
   /** The clock, in ms since epoch (tests move it forward). @default Date.now */
   now?: () => number;
+  /** Timeouts to try the browser side in minutes (`IDLE_TIMEOUT`, ...); see `config.ts`. */
+  timings?: DemoTimings;
 }
 
 /** The app, and how to release its SQLite file. */
 export interface DemoApp {
   app: Express;
+  /** The session engine, for admin calls (`revokeUser`). */
+  engine: Engine;
   close(): Promise<void>;
 }
 
@@ -70,6 +78,10 @@ export async function createApp(config: DemoConfig): Promise<DemoApp> {
   const logger = config.logger ?? pino();
   const now = config.now ?? Date.now;
   const users = await createUserDirectory();
+  const timings = config.timings ?? {};
+  const idleTimeout = timings.idleTimeout ?? 30 * MINUTE;
+  const client = clientTimings(idleTimeout, timings.signInTimeout ?? 10 * MINUTE);
+  const kit = await browserKit();
   const store = new SqliteStore({ database: config.database, now });
   const currentUser = (req: Request): User | null => {
     const userId = req.tessera.userId;
@@ -86,6 +98,9 @@ export async function createApp(config: DemoConfig): Promise<DemoApp> {
         useDefaults: false,
         directives: {
           defaultSrc: ["'none'"],
+          // The demo's one script (public/session.js) and tessera/browser, from this origin only.
+          scriptSrc: ["'self'"],
+          connectSrc: ["'self'"],
           styleSrc: ["'self'"],
           imgSrc: ["'self'"],
           formAction: ["'self'"],
@@ -99,6 +114,10 @@ export async function createApp(config: DemoConfig): Promise<DemoApp> {
   );
   // Static files first: they need no session, so they cost no store read.
   app.use(express.static(fileURLToPath(new URL('./public', import.meta.url)), { index: false }));
+  // tessera/browser, built from src/browser when the app starts (an app imports 'tessera/browser').
+  app.get('/assets/tessera-browser.js', (_req, res) => {
+    res.type('text/javascript').set('Cache-Control', 'no-cache').send(kit);
+  });
   // One access line per request, naming the session by its reference (never the token).
   registerMorganTokens(morgan);
   const accessLog = { write: (line: string) => logger.info(line.trimEnd()) };
@@ -111,8 +130,9 @@ export async function createApp(config: DemoConfig): Promise<DemoApp> {
     // development the cookie is `sid`, marked `Secure` whenever the request came over HTTPS.
     name: production ? '__Host-sid' : 'sid',
     cookie: { secure: production ? true : 'auto' },
-    idleTimeout: 30 * MINUTE,
-    absoluteTimeout: 12 * HOUR,
+    idleTimeout,
+    absoluteTimeout: timings.absoluteTimeout ?? 12 * HOUR,
+    ...(timings.rotateEvery !== undefined && { rotateEvery: timings.rotateEvery }),
     // Audit events as pino lines: the session's HMAC reference, the user, IP, path; never the token.
     onEvent: logEvents(logger),
     now,
@@ -121,6 +141,10 @@ export async function createApp(config: DemoConfig): Promise<DemoApp> {
   // CSRF: refuse state-changing requests that `Sec-Fetch-Site` or `Origin` shows come from
   // another site; where a browser sent neither, require the form's `_csrf` token.
   app.use(sessions.csrf());
+  // What tessera/browser's watchSession asks: the status (read-only: polling it never keeps a
+  // session alive) and keep-alive ("stay signed in", and activity the page saw).
+  app.get('/session/status', sessions.status());
+  app.post('/session/keep-alive', sessions.keepAlive());
 
   /** The session page, with an error for the password form if there is one. */
   async function showSession(req: Request, res: Response, user: User, status = 200, passwordError?: string): Promise<void> {
@@ -139,14 +163,19 @@ export async function createApp(config: DemoConfig): Promise<DemoApp> {
         now: now(),
         csrf: csrfTokenOf(req),
         passwordError,
+        client,
       }),
     );
   }
 
   app.get('/', async (req, res) => {
     const user = currentUser(req);
-    // The form's CSRF token is bound to a session, so a first visit starts an anonymous one.
-    if (user === null) return send(res, 200, signInPage({ csrf: csrfTokenOf(req) }));
+    if (user === null) {
+      // Why the last session ended: found by this request, or told by the short-lived cookie
+      // the server set when it ended it (signed out in another tab, revoked, timed out).
+      const reason = req.tessera.endReason ?? sessions.engine.endReason({ cookie: req.headers.cookie });
+      return send(res, 200, signInPage({ csrf: csrfTokenOf(req), ended: endMessage(reason, idleTimeout), demoUsers: users.demoCredentials(), client }));
+    }
     await showSession(req, res, user);
   });
 
@@ -155,7 +184,7 @@ export async function createApp(config: DemoConfig): Promise<DemoApp> {
     const username = field(req.body, 'username');
     const user = await users.authenticate(username, field(req.body, 'password'));
     if (user === null) {
-      return send(res, 401, signInPage({ csrf: csrfTokenOf(req), error: 'Wrong username or password.', username }));
+      return send(res, 401, signInPage({ csrf: csrfTokenOf(req), error: 'Wrong username or password.', username, demoUsers: users.demoCredentials(), client }));
     }
     // A new token replaces any earlier one (no session fixation); the user is indexed for the list.
     await session.signIn(user.id);
@@ -201,7 +230,7 @@ export async function createApp(config: DemoConfig): Promise<DemoApp> {
     // Whoever else holds a session of this user (perhaps the reason for the change) is out now:
     // OWASP ASVS V7.4.3. This device stays signed in.
     const ended = await req.tessera.signOutOthers();
-    send(res, 200, passwordChangedPage(ended));
+    send(res, 200, passwordChangedPage(ended, client));
   });
 
   // Step-up: sign the same user in again, which refreshes the sign-in time and replaces the token.
@@ -210,7 +239,7 @@ export async function createApp(config: DemoConfig): Promise<DemoApp> {
     const user = currentUser(req);
     if (user === null) return res.redirect(303, '/');
     if ((await users.authenticate(user.id, field(req.body, 'password'))) === null) {
-      return send(res, 401, reauthPage({ user, csrf: csrfTokenOf(req), error: 'Wrong password.' }));
+      return send(res, 401, reauthPage({ user, csrf: csrfTokenOf(req), error: 'Wrong password.', client }));
     }
     await session.signIn(user.id);
     await session.save();
@@ -227,7 +256,7 @@ export async function createApp(config: DemoConfig): Promise<DemoApp> {
     }
     if (isTesseraError(error, 'NOT_FRESH')) {
       const user = currentUser(req);
-      if (user !== null) return send(res, 403, reauthPage({ user, csrf: csrfTokenOf(req) }));
+      if (user !== null) return send(res, 403, reauthPage({ user, csrf: csrfTokenOf(req), client }));
     }
     if (isTesseraError(error, 'NOT_AUTHENTICATED') || isTesseraError(error, 'NOT_FRESH')) return res.redirect(303, '/');
     if (isTesseraError(error, 'STORE_UNAVAILABLE')) {
@@ -239,7 +268,7 @@ export async function createApp(config: DemoConfig): Promise<DemoApp> {
     send(res, 500, errorPage('Something went wrong', 'The server could not complete the request.'));
   });
 
-  return { app, close: () => store.close() };
+  return { app, engine: sessions.engine, close: () => store.close() };
 }
 
 /** Send a page. Pages show personal data, so no cache may keep them. */

@@ -8,12 +8,16 @@
  * - `TESSERA_DB`: SQLite file (default `demo/tessera-demo.db`).
  * - `NODE_ENV=production`: behind TLS; `__Host-sid` cookie, always `Secure`.
  * - `TRUST_PROXY=1`: trust one reverse proxy's `X-Forwarded-*` headers.
+ * - `IDLE_TIMEOUT`, `ABSOLUTE_TIMEOUT`, `ROTATE_EVERY`, `SIGNIN_TIMEOUT`: durations such as `90`
+ *   (seconds), `20s`, `2m`, `1h`, to try the timeouts in minutes (default 30 min, 12 h, 15 min,
+ *   10 min).
  * @module
  */
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { createApp } from './app.js';
+import { timingsFrom } from './config.js';
 
 const logger = pino();
 
@@ -31,6 +35,7 @@ const { app, close } = await createApp({
   production: process.env['NODE_ENV'] === 'production',
   trustProxy: process.env['TRUST_PROXY'] === '1',
   logger,
+  timings: timingsFrom(process.env),
 });
 
 const server = app.listen(port, (error) => {

@@ -14,7 +14,7 @@ export interface User {
   name: string;
 }
 
-/** Demo credentials. Shown on the sign-in page: never do this with real accounts. */
+/** Demo credentials. Shown on the sign-in page until changed: never do this with real accounts. */
 export const DEMO_USERS = [
   { id: 'alice', name: 'Alice', password: 'alice-demo-password' },
   { id: 'bob', name: 'Bob', password: 'bob-demo-password' },
@@ -44,6 +44,8 @@ export interface UserDirectory {
   find(id: string): User | null;
   /** Store a new password (its Argon2id hash) for an existing user. */
   setPassword(id: string, password: string): Promise<void>;
+  /** The demo credentials that still work: a user's disappears once its password is changed. */
+  demoCredentials(): Array<{ id: string; password: string }>;
 }
 
 /** Hash a password for storage: a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$...`). */
@@ -60,6 +62,8 @@ export async function createUserDirectory(): Promise<UserDirectory> {
   // An unknown user is checked against this hash, so that both failures take the same time and
   // the response time does not tell which usernames exist.
   const decoyHash = await hashPassword(randomBytes(32).toString('base64url'));
+  /** Users whose password is no longer the demo one. */
+  const changed = new Set<string>();
 
   return {
     async authenticate(username, password) {
@@ -77,6 +81,10 @@ export async function createUserDirectory(): Promise<UserDirectory> {
       const user = users.get(id);
       if (user === undefined) throw new Error(`No user ${id}`);
       user.passwordHash = await hashPassword(password);
+      changed.add(id);
+    },
+    demoCredentials() {
+      return DEMO_USERS.filter((user) => !changed.has(user.id)).map(({ id, password }) => ({ id, password }));
     },
   };
 }

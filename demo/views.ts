@@ -1,10 +1,12 @@
 /**
- * The demo's pages: small functions that return escaped HTML. No scripts, no inline styles
- * (the Content-Security-Policy allows neither).
+ * The demo's pages: small functions that return escaped HTML. No inline scripts and no inline
+ * styles (the Content-Security-Policy allows neither): the one script, `public/session.js`,
+ * reads its settings from the `<body>`'s `data-` attributes.
  * @module
  */
 import type { SessionInfo } from '../src/index.js';
-import { DEMO_USERS, MIN_PASSWORD_LENGTH, type User } from './users.js';
+import type { ClientTimings } from './client.js';
+import { MIN_PASSWORD_LENGTH, type User } from './users.js';
 import { html, type Html } from './html.js';
 
 /** What the session page shows about the current session (all times in ms since epoch). */
@@ -21,9 +23,15 @@ export interface SessionView {
   csrf: string;
   /** Why the last password change failed, shown above its form. */
   passwordError?: string | undefined;
+  /** Settings of the page's script (tessera/browser). */
+  client: ClientTimings;
 }
 
-function layout(title: string, body: Html): Html {
+/** Which script behaviour a page gets: a signed-in page is watched, a sign-in page expires. */
+type ClientPage = { page: 'session' | 'signin'; timings: ClientTimings };
+
+function layout(title: string, body: Html, client?: ClientPage): Html {
+  const timings = client?.timings;
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -32,8 +40,13 @@ function layout(title: string, body: Html): Html {
 <title>${title} · tessera demo</title>
 <link rel="icon" href="/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/style.css">
+${client !== undefined && html`<script type="module" src="/session.js"></script>`}
 </head>
-<body>
+${
+  timings === undefined
+    ? html`<body>`
+    : html`<body data-page="${client!.page}" data-warn-before="${timings.warnBefore}" data-poll="${timings.poll}" data-activity="${timings.activity}" data-signin-timeout="${timings.signInTimeout}">`
+}
 <header class="masthead"><a href="/" class="brand">tessera</a> <span class="tag">session demo</span></header>
 <main>
 ${body}
@@ -53,30 +66,48 @@ function csrfField(token: string): Html {
   return html`<input type="hidden" name="_csrf" value="${token}">`;
 }
 
-/** The sign-in form, with the demo credentials and an optional error. */
-export function signInPage(options: { csrf: string; error?: string | undefined; username?: string | undefined }): Html {
+/** What the sign-in page shows. */
+export interface SignInView {
+  csrf: string;
+  error?: string | undefined;
+  username?: string | undefined;
+  /** Why the last session ended ("You signed out on another device."). */
+  ended?: string | undefined;
+  /** The demo credentials still valid (a changed password is not shown). */
+  demoUsers: ReadonlyArray<{ id: string; password: string }>;
+  client: ClientTimings;
+}
+
+/** The sign-in form, with why the last session ended, the demo credentials and an optional error. */
+export function signInPage(options: SignInView): Html {
   return layout(
     'Sign in',
     html`<section class="card narrow">
 <h1>Sign in</h1>
+${options.ended !== undefined && html`<p class="notice" role="status" id="ended">${options.ended}</p>`}
 ${options.error !== undefined && html`<p class="error" role="alert">${options.error}</p>`}
-<form method="post" action="/login" class="stack">
+<p class="notice" id="signin-expired" hidden>This sign-in page has expired. <a href="/">Reload it</a> to sign in.</p>
+<form method="post" action="/login" class="stack" data-tessera-signin>
 ${csrfField(options.csrf)}
 <label>Username <input name="username" autocomplete="username" required value="${options.username ?? ''}"></label>
 <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
 <button type="submit">Sign in</button>
 </form>
 </section>
-<section class="card narrow hint">
+${
+  options.demoUsers.length > 0 &&
+  html`<section class="card narrow hint">
 <h2>Demo accounts</h2>
 <table>
 <thead><tr><th>Username</th><th>Password</th></tr></thead>
 <tbody>
-${DEMO_USERS.map((user) => html`<tr><td><code>${user.id}</code></td><td><code>${user.password}</code></td></tr>`)}
+${options.demoUsers.map((user) => html`<tr><td><code>${user.id}</code></td><td><code>${user.password}</code></td></tr>`)}
 </tbody>
 </table>
-<p>Sign in from two browsers (or a private window) to see both sessions listed.</p>
-</section>`,
+<p>Sign in from two browsers (or a private window) to see both sessions listed. A password you change is no longer shown.</p>
+</section>`
+}`,
+    { page: 'signin', timings: options.client },
   );
 }
 
@@ -99,7 +130,7 @@ export function sessionPage(view: SessionView): Html {
 <dt>Absolute deadline</dt><dd>${moment(view.absoluteExpiresAt, now)} <span class="note">ends then however active</span></dd>
 </dl>
 <div class="actions">
-<form method="post" action="/logout">${csrfField(csrf)}<button type="submit">Sign out</button></form>
+<form method="post" action="/logout" data-tessera-signout>${csrfField(csrf)}<button type="submit">Sign out</button></form>
 <form method="post" action="/logout-everywhere">${csrfField(csrf)}<button type="submit" class="danger">Sign out everywhere</button></form>
 </div>
 </section>
@@ -118,6 +149,7 @@ ${sessions.map((session) => sessionRow(session, now, csrf))}
 ${view.passwordError !== undefined && html`<p class="error" role="alert">${view.passwordError}</p>`}
 <form method="post" action="/password" class="stack narrow-form">
 ${csrfField(csrf)}
+${usernameField(view.user)}
 <label>Current password <input name="current" type="password" autocomplete="current-password" required></label>
 <label>New password <span class="note">at least ${MIN_PASSWORD_LENGTH} characters</span>
 <input name="password" type="password" autocomplete="new-password" minlength="${MIN_PASSWORD_LENGTH}" required></label>
@@ -125,7 +157,16 @@ ${csrfField(csrf)}
 <div><button type="submit">Change password</button></div>
 </form>
 </section>`,
+    { page: 'session', timings: view.client },
   );
+}
+
+/**
+ * The account's username in a password form, hidden: password managers need it to know whose
+ * password changes, and browsers warn about password forms without one.
+ */
+function usernameField(user: User): Html {
+  return html`<input type="text" name="username" autocomplete="username" value="${user.id}" hidden readonly>`;
 }
 
 function sessionRow(session: SessionInfo, now: number, csrf: string): Html {
@@ -146,7 +187,7 @@ function sessionRow(session: SessionInfo, now: number, csrf: string): Html {
  * Step-up: the password form needs a recent sign-in, so ask for the password again. Signing in
  * again refreshes the sign-in time (and replaces the session token).
  */
-export function reauthPage(options: { user: User; csrf: string; error?: string | undefined }): Html {
+export function reauthPage(options: { user: User; csrf: string; error?: string | undefined; client: ClientTimings }): Html {
   return layout(
     'Confirm it is you',
     html`<section class="card narrow">
@@ -155,17 +196,18 @@ export function reauthPage(options: { user: User; csrf: string; error?: string |
 ${options.error !== undefined && html`<p class="error" role="alert">${options.error}</p>`}
 <form method="post" action="/reauth" class="stack">
 ${csrfField(options.csrf)}
-<input type="hidden" name="username" autocomplete="username" value="${options.user.id}">
+${usernameField(options.user)}
 <label>Password for <code>${options.user.id}</code> <input name="password" type="password" autocomplete="current-password" required></label>
 <button type="submit">Continue</button>
 </form>
 <p><a href="/">Cancel</a></p>
 </section>`,
+    { page: 'session', timings: options.client },
   );
 }
 
 /** After a password change: how many other sessions were signed out. */
-export function passwordChangedPage(ended: number): Html {
+export function passwordChangedPage(ended: number, client: ClientTimings): Html {
   const others = ended === 0 ? 'No other device was signed in.' : `${ended} other ${ended === 1 ? 'session was' : 'sessions were'} signed out.`;
   return layout(
     'Password changed',
@@ -174,6 +216,7 @@ export function passwordChangedPage(ended: number): Html {
 <p>Your new password works from now on. ${others} This device stays signed in.</p>
 <p><a href="/">Back to your session</a></p>
 </section>`,
+    { page: 'session', timings: client },
   );
 }
 

@@ -67,6 +67,19 @@ for (const [build, Store] of [['ESM', EsmSqlite], ['CJS', CjsSqlite]]) {
   }
 }
 
+// tessera/browser ships to every page: at most 3 KB minified and gzipped (what a page downloads).
+const BROWSER_KIT_MAX_BYTES = 3 * 1024;
+{
+  const { transform } = await import('esbuild');
+  const { gzipSync } = await import('node:zlib');
+  const source = readFileSync(new URL('../dist/browser.js', import.meta.url), 'utf8');
+  const { code } = await transform(source, { minify: true, format: 'esm', loader: 'js' });
+  const gzipped = gzipSync(code, { level: 9 }).length;
+  check(gzipped <= BROWSER_KIT_MAX_BYTES, `tessera/browser is ${gzipped} bytes minified and gzipped, over ${BROWSER_KIT_MAX_BYTES}`);
+  check(!/\brequire\(|\bfrom\s*["']/.test(source), 'tessera/browser must import nothing (no Node built-in, no dependency, no shared chunk)');
+  console.log(`tessera/browser: ${code.length} bytes minified, ${gzipped} bytes gzipped (limit ${BROWSER_KIT_MAX_BYTES})`);
+}
+
 const packDir = mkdtempSync(join(tmpdir(), 'tessera-pack-'));
 let packedFiles = 0;
 try {

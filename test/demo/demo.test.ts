@@ -273,7 +273,9 @@ describe('demo app', () => {
     expect(csp).toContain("style-src 'self'");
     expect(csp).toContain("form-action 'self'");
     expect(csp).toContain("frame-ancestors 'none'");
-    expect(csp).not.toContain('script-src');
+    // Scripts from this origin only (public/session.js and tessera/browser), none inline.
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("connect-src 'self'");
     expect(csp).not.toContain('unsafe-inline');
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.headers['x-frame-options']).toBe('DENY');
