@@ -4,6 +4,11 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     express: 'src/adapters/express/index.ts',
+    fastify: 'src/adapters/fastify/index.ts',
+    koa: 'src/adapters/koa/index.ts',
+    web: 'src/adapters/web/index.ts',
+    hono: 'src/adapters/hono/index.ts',
+    next: 'src/adapters/next/index.ts',
     'stores/memory': 'src/store/memory.ts',
     'stores/sqlite': 'src/store/sqlite.ts',
     'stores/legacy': 'src/store/legacy.ts',

@@ -1,5 +1,6 @@
 // Checks what `npm pack` would publish: every subpath export resolves and loads under both
-// `import` and `require`, `require('tessera/express')` is the session function itself,
+// `import` and `require`, `require('tessera/express')` is the session function itself (and
+// `require('tessera/fastify')` the plugin), every adapter's factory loads from both builds,
 // `tessera/testing` exports `runStoreConformance`, every entry has its type declarations (for
 // node10 too, through "typesVersions"), @arethetypeswrong/cli finds no problem in the packed
 // tarball, and nothing but dist/ and the metadata is packed.
@@ -47,6 +48,20 @@ for (const name of ['Store', 'MemoryStore', 'Cookie', 'Session', 'requireFresh']
 const { default: esmSession } = await import(`${pkg.name}/express`);
 check(typeof esmSession === 'function' && typeof esmSession.MemoryStore === 'function',
   "import session from 'tessera/express' is not the session function");
+
+// `require('tessera/fastify')` is the plugin itself with @fastify/session's statics, as
+// `require('@fastify/session')` is; the other adapters export their factory under both builds.
+const plugin = require(`${pkg.name}/fastify`);
+check(typeof plugin === 'function', "require('tessera/fastify') is not the plugin function");
+for (const name of ['Store', 'MemoryStore', 'Cookie', 'idGenerator', 'fastifySession', 'default']) {
+  check(plugin[name] !== undefined, `fastifySession.${name} is missing from the CJS build`);
+}
+const { default: esmPlugin } = await import(`${pkg.name}/fastify`);
+check(typeof esmPlugin === 'function' && typeof esmPlugin.MemoryStore === 'function', "import session from 'tessera/fastify' is not the plugin function");
+for (const [subpath, factory] of [['web', 'createWebSessions'], ['hono', 'honoSessions'], ['koa', 'koaSessions'], ['next', 'nextSessions']]) {
+  check(typeof (await import(`${pkg.name}/${subpath}`))[factory] === 'function', `import { ${factory} } from 'tessera/${subpath}' is not a function`);
+  check(typeof require(`${pkg.name}/${subpath}`)[factory] === 'function', `require('tessera/${subpath}').${factory} is not a function`);
+}
 
 // The conformance suite third-party stores run: loading it must not need a test runner.
 const { runStoreConformance: esmConformance } = await import(`${pkg.name}/testing`);

@@ -25,7 +25,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const project = mkdtempSync(join(tmpdir(), 'tessera-types-consumer-'));
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 /** What the consumer app itself installs; tessera's own dependencies come from its package.json. */
-const appDependencies = ['express', '@types/express', '@types/node'];
+const appDependencies = ['express', '@types/express', '@types/node', 'fastify', 'hono'];
 
 /**
  * Every method of `req.session` under `tessera/express` is on express-session's `Session` type
