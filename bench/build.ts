@@ -9,7 +9,7 @@
  * tsx it pays for calls that the published build does not contain, while express-session
  * (plain JavaScript) pays nothing: the comparison would be skewed.
  *
- * tessera's Redis and PostgreSQL stores are built when their source files exist. Run alone
+ * tessera's Redis, PostgreSQL and MySQL stores are built when their source files exist. Run alone
  * (`node --import tsx bench/build.ts`) it builds for `micro.ts`.
  * @module
  */
@@ -23,11 +23,11 @@ const ROOT = join(BENCH_DIR, '..');
 /** Where the build goes (git-ignored). */
 export const BUILD_DIR = join(BENCH_DIR, '.build');
 
-/** Build into {@link BUILD_DIR}; returns the paths of the server and memory scripts. */
-export async function buildBench(): Promise<{ server: string; memory: string }> {
+/** Build into {@link BUILD_DIR}; returns the paths of the server (Express, and Fastify or Hono) and memory scripts. */
+export async function buildBench(): Promise<{ server: string; frameworkServer: string; memory: string }> {
   const entry: Record<string, string> = {};
-  for (const name of ['server', 'memory', 'micro']) entry[`bench/${name}`] = join(BENCH_DIR, `${name}.ts`);
-  for (const store of ['redis', 'postgres']) {
+  for (const name of ['server', 'framework-server', 'memory', 'micro']) entry[`bench/${name}`] = join(BENCH_DIR, `${name}.ts`);
+  for (const store of ['redis', 'postgres', 'mysql']) {
     const file = join(ROOT, 'src', 'store', `${store}.ts`);
     if (existsSync(file)) entry[`src/store/${store}`] = file;
   }
@@ -46,7 +46,7 @@ export async function buildBench(): Promise<{ server: string; memory: string }> 
     // Every package (express, the database clients, cookie, ...) is loaded from node_modules.
     external: [/^[^./]/],
   });
-  return { server: join(BUILD_DIR, 'bench', 'server.js'), memory: join(BUILD_DIR, 'bench', 'memory.js') };
+  return { server: join(BUILD_DIR, 'bench', 'server.js'), frameworkServer: join(BUILD_DIR, 'bench', 'framework-server.js'), memory: join(BUILD_DIR, 'bench', 'memory.js') };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await buildBench();

@@ -11,7 +11,7 @@
  * read on a shared machine: absolute req/s are noise, ratios measured side by side are not.
  *
  * Options: `--quick`; `--rounds=N`; `--duration=S` (measured window, seconds); `--warmup=S`;
- * `--scenarios=anonymous,read`; `--stores=memory,redis`; `--no-memory` (skip the 100k-session
+ * `--scenarios=anonymous,read`; `--stores=memory,redis`; `--frameworks=fastify,hono` (default all three, Express included); `--no-memory` (skip the 100k-session
  * memory measurement); `--profile` (servers run with `--cpu-prof`, profiles in bench/profiles);
  * `--tsx` (run the servers from the sources through tsx); `--out=FILE`.
  * @module
@@ -24,34 +24,42 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { POSTGRES_URL, postgresTable, REDIS_URL, redisPrefix, type Contender, type ServerConfig, type StoreKind } from './config.js';
+import { MYSQL_URL, POSTGRES_URL, postgresTable, REDIS_URL, redisPrefix, STORE_KINDS, type Contender, type Framework, type ServerConfig, type StoreKind } from './config.js';
+import { FRAMEWORK_ENTRIES, frameworkTargets } from './framework-entries.js';
 import { buildBench } from './build.js';
 import { tesseraStoreAvailable } from './stores.js';
+import { issue11Targets, type Target } from './targets.js';
 
 const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 const ROOT = join(BENCH_DIR, '..');
 const CONNECTIONS = 10;
 /** Sessions created per server for the cookie scenarios; more than connections, so no two requests in flight share one. */
 const SESSIONS_PER_SERVER = 100;
+/** Sessions of the hot scenarios: every connection on one session (one user whose page fires parallel requests). */
+const HOT_SESSIONS = 1;
 
 // ---------------------------------------------------------------------------------------------
 // What is measured
 
 /** A request shape the load generator repeats. */
 interface Scenario {
-  id: 'anonymous' | 'read' | 'write' | 'signin';
+  id: 'anonymous' | 'read' | 'write' | 'read-hot' | 'write-hot' | 'signin';
   title: string;
   method: 'GET' | 'POST';
   path: string;
-  /** Send a valid session cookie (one of {@link SESSIONS_PER_SERVER}, round-robin). */
+  /** Send a valid session cookie (one of {@link Scenario.sessions}, round-robin). */
   withCookie: boolean;
+  /** How many sessions the cookies are spread over (with a cookie). */
+  sessions: number;
 }
 
 const SCENARIOS: readonly Scenario[] = [
-  { id: 'anonymous', title: 'anonymous (no cookie, session untouched)', method: 'GET', path: '/anon', withCookie: false },
-  { id: 'read', title: 'read (valid cookie, session only read)', method: 'GET', path: '/read', withCookie: true },
-  { id: 'write', title: 'write (valid cookie, one key changed)', method: 'GET', path: '/write', withCookie: true },
-  { id: 'signin', title: 'sign-in (regenerate, new session written)', method: 'POST', path: '/signin', withCookie: false },
+  { id: 'anonymous', title: 'anonymous (no cookie, session untouched)', method: 'GET', path: '/anon', withCookie: false, sessions: 0 },
+  { id: 'read', title: 'read (valid cookie, session only read)', method: 'GET', path: '/read', withCookie: true, sessions: SESSIONS_PER_SERVER },
+  { id: 'write', title: 'write (valid cookie, one key changed)', method: 'GET', path: '/write', withCookie: true, sessions: SESSIONS_PER_SERVER },
+  { id: 'read-hot', title: 'read, one hot session (every connection on one session)', method: 'GET', path: '/read', withCookie: true, sessions: HOT_SESSIONS },
+  { id: 'write-hot', title: 'write, one hot session (every connection on one session)', method: 'GET', path: '/write', withCookie: true, sessions: HOT_SESSIONS },
+  { id: 'signin', title: 'sign-in (regenerate, new session written)', method: 'POST', path: '/signin', withCookie: false, sessions: 0 },
 ];
 
 /** One server configuration that competes in every scenario. */
@@ -62,17 +70,30 @@ interface Entry {
   store: StoreKind;
   /** For a tessera entry: the express-session entry it is compared with. */
   rival?: string;
+  /** tessera's drop-in on the rival's express-session store (see `ServerConfig.legacy`). */
+  legacy?: boolean;
+  /** Fastify or Hono (`framework-server.ts`); absent: Express. */
+  framework?: Framework;
+  /** The bare entry "× bare" compares with. @default 'bare' (Express) */
+  ceiling?: string;
 }
 
 const ENTRIES: readonly Entry[] = [
   { id: 'bare', label: 'bare Express 5 (ceiling)', contender: 'bare', store: 'memory' },
   { id: 'tessera-memory', label: 'tessera, MemoryStore', contender: 'tessera', store: 'memory', rival: 'es-memory' },
+  { id: 'tessera-legacy-memory', label: 'tessera drop-in, session.MemoryStore', contender: 'tessera', store: 'memory', rival: 'es-memory', legacy: true },
   { id: 'es-memory', label: 'express-session, MemoryStore', contender: 'express-session', store: 'memory' },
-  { id: 'tessera-sqlite', label: 'tessera, SqliteStore', contender: 'tessera', store: 'sqlite', rival: 'es-memory' },
+  { id: 'tessera-sqlite', label: 'tessera, SqliteStore', contender: 'tessera', store: 'sqlite', rival: 'es-sqlite' },
+  { id: 'es-sqlite', label: 'express-session, better-sqlite3-session-store', contender: 'express-session', store: 'sqlite' },
   { id: 'tessera-redis', label: 'tessera, RedisStore', contender: 'tessera', store: 'redis', rival: 'es-redis' },
+  { id: 'tessera-legacy-redis', label: 'tessera drop-in, connect-redis 9', contender: 'tessera', store: 'redis', rival: 'es-redis', legacy: true },
   { id: 'es-redis', label: 'express-session, connect-redis 9', contender: 'express-session', store: 'redis' },
   { id: 'tessera-postgres', label: 'tessera, PostgresStore', contender: 'tessera', store: 'postgres', rival: 'es-postgres' },
+  { id: 'tessera-legacy-postgres', label: 'tessera drop-in, connect-pg-simple 10', contender: 'tessera', store: 'postgres', rival: 'es-postgres', legacy: true },
   { id: 'es-postgres', label: 'express-session, connect-pg-simple 10', contender: 'express-session', store: 'postgres' },
+  { id: 'tessera-mysql', label: 'tessera, MysqlStore', contender: 'tessera', store: 'mysql', rival: 'es-mysql' },
+  { id: 'es-mysql', label: 'express-session, express-mysql-session 3', contender: 'express-session', store: 'mysql' },
+  ...FRAMEWORK_ENTRIES,
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -89,6 +110,8 @@ interface Settings {
   duration: number;
   scenarios: readonly Scenario[];
   stores: readonly StoreKind[];
+  /** The frameworks whose entries run. */
+  frameworks: readonly Framework[];
   memory: boolean;
   memorySessions: number;
   profile: boolean;
@@ -104,7 +127,7 @@ function parseSettings(argv: readonly string[]): Settings {
     if (!match) throw new Error(`unknown argument ${arg}`);
     flags.set(match[1]!, match[2] ?? 'true');
   }
-  const known = ['tsx', 'quick', 'rounds', 'duration', 'warmup', 'scenarios', 'stores', 'no-memory', 'profile', 'out'];
+  const known = ['tsx', 'quick', 'rounds', 'duration', 'warmup', 'scenarios', 'stores', 'frameworks', 'no-memory', 'profile', 'out'];
   for (const name of flags.keys()) if (!known.includes(name)) throw new Error(`unknown option --${name}`);
   const quick = flags.has('quick');
   const number = (name: string, fallback: number): number => {
@@ -114,7 +137,7 @@ function parseSettings(argv: readonly string[]): Settings {
   };
   const list = (name: string): string[] | undefined => flags.get(name)?.split(',').filter(Boolean);
   const scenarioIds = list('scenarios');
-  const stores = (list('stores') ?? ['memory', 'sqlite', 'redis', 'postgres']) as StoreKind[];
+  const stores = (list('stores') ?? STORE_KINDS) as StoreKind[];
   return {
     quick,
     rounds: Math.round(number('rounds', quick ? 2 : 4)),
@@ -123,6 +146,7 @@ function parseSettings(argv: readonly string[]): Settings {
     duration: number('duration', quick ? 0.5 : 2),
     scenarios: scenarioIds ? SCENARIOS.filter((s) => scenarioIds.includes(s.id)) : SCENARIOS,
     stores,
+    frameworks: (list('frameworks') ?? ['express', 'fastify', 'hono']) as Framework[],
     memory: !flags.has('no-memory'),
     memorySessions: quick ? 20_000 : 100_000,
     profile: flags.has('profile'),
@@ -160,6 +184,8 @@ function pinCores(): Pinning | null {
 /** The scripts servers and memory measurements run, and the node flags they need. */
 interface Scripts {
   server: string;
+  /** The Fastify and Hono server. */
+  frameworkServer: string;
   memory: string;
   nodeArgs: string[];
   /** How they were made, for the report. */
@@ -168,6 +194,7 @@ interface Scripts {
 
 let scripts: Scripts = {
   server: join(BENCH_DIR, 'server.ts'),
+  frameworkServer: join(BENCH_DIR, 'framework-server.ts'),
   memory: join(BENCH_DIR, 'memory.ts'),
   nodeArgs: ['--import', 'tsx'],
   how: 'from the TypeScript sources through tsx',
@@ -194,7 +221,7 @@ class BenchServer {
     this.entry = entry;
     const nodeArgs = [...scripts.nodeArgs];
     if (profile) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${join(BENCH_DIR, 'profiles', entry.id)}`);
-    const argv = [...nodeArgs, scripts.server];
+    const argv = [...nodeArgs, entry.framework === undefined ? scripts.server : scripts.frameworkServer];
     const [command, args] = pinning ? ['taskset', ['-c', String(pinning.server), process.execPath, ...argv]] : [process.execPath, argv];
     this.child = spawn(command, args, {
       cwd: ROOT,
@@ -380,13 +407,14 @@ interface Availability {
   skipped: string[];
   redisVersion?: string;
   postgresVersion?: string;
+  mysqlVersion?: string;
 }
 
 async function checkAvailability(settings: Settings): Promise<Availability> {
   const skipped: string[] = [];
   const result: Availability = { entries: [], skipped };
   const storeOk = new Map<StoreKind, boolean>();
-  for (const store of ['memory', 'sqlite', 'redis', 'postgres'] as const) {
+  for (const store of STORE_KINDS) {
     if (!settings.stores.includes(store)) {
       storeOk.set(store, false);
       continue;
@@ -405,6 +433,15 @@ async function checkAvailability(settings: Settings): Promise<Availability> {
         continue;
       }
     }
+    if (store === 'mysql') {
+      try {
+        result.mysqlVersion = await mysqlVersion();
+      } catch (error) {
+        skipped.push(`mysql: skipped, no MySQL/MariaDB server at ${redactUrl(MYSQL_URL)} (${(error as Error).message}).`);
+        storeOk.set(store, false);
+        continue;
+      }
+    }
     if (store === 'postgres') {
       try {
         result.postgresVersion = await postgresVersion();
@@ -416,11 +453,7 @@ async function checkAvailability(settings: Settings): Promise<Availability> {
     }
     storeOk.set(store, true);
   }
-  result.entries = ENTRIES.filter((e) => e.contender === 'bare' || storeOk.get(e.store) === true);
-  // A memory-store-less run still needs express-session's memory store as the SQLite rival.
-  if (storeOk.get('sqlite') && !storeOk.get('memory')) {
-    result.entries.splice(1, 0, ENTRIES.find((e) => e.id === 'es-memory')!);
-  }
+  result.entries = ENTRIES.filter((e) => settings.frameworks.includes(e.framework ?? 'express') && (e.contender === 'bare' || storeOk.get(e.store) === true));
   return result;
 }
 
@@ -450,6 +483,17 @@ async function postgresVersion(): Promise<string> {
     return rows[0]?.server_version ?? 'unknown';
   } finally {
     await client.end();
+  }
+}
+
+async function mysqlVersion(): Promise<string> {
+  const mysql = await import('mysql2/promise');
+  const connection = await mysql.createConnection({ uri: MYSQL_URL, connectTimeout: 2_000 });
+  try {
+    const [rows] = await connection.query('SELECT VERSION() AS version');
+    return (rows as Array<{ version?: string }>)[0]?.version ?? 'unknown';
+  } finally {
+    await connection.end();
   }
 }
 
@@ -492,6 +536,13 @@ async function cleanUp(namespaces: readonly { store: StoreKind; namespace: strin
     for (const { namespace } of postgres) await client.query(`DROP TABLE IF EXISTS "${postgresTable(namespace)}"`);
     await client.end();
   }
+  const mysqlTables = namespaces.filter((n) => n.store === 'mysql');
+  if (mysqlTables.length > 0) {
+    const mysql = await import('mysql2/promise');
+    const connection = await mysql.createConnection({ uri: MYSQL_URL });
+    for (const { namespace } of mysqlTables) await connection.query(`DROP TABLE IF EXISTS \`${postgresTable(namespace)}\``);
+    await connection.end();
+  }
   for (const { file } of namespaces) {
     if (file === undefined) continue;
     for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
@@ -514,20 +565,21 @@ async function runScenario(
   const servers: BenchServer[] = [];
   try {
     for (const entry of entries) {
-      const namespace = `${entry.id.replace(/-/g, '_')}_${scenario.id}_${runId}`;
-      const config: ServerConfig = { contender: entry.contender, store: entry.store, namespace };
+      const namespace = `${entry.id}_${scenario.id}_${runId}`.replace(/-/g, '_');
+      const config: ServerConfig = { contender: entry.contender, store: entry.store, namespace, ...(entry.legacy === true && { legacy: true }), ...(entry.framework && { framework: entry.framework }) };
       if (entry.store === 'sqlite') config.sqliteFile = join(tmpdir(), `tessera-bench-${namespace}.db`);
       if (entry.store === 'redis') config.redisUrl = REDIS_URL;
       if (entry.store === 'postgres') config.postgresUrl = POSTGRES_URL;
+      if (entry.store === 'mysql') config.mysqlUrl = MYSQL_URL;
       if (entry.contender !== 'bare') {
         created.push({ store: entry.store, namespace, ...(config.sqliteFile !== undefined && { file: config.sqliteFile }) });
       }
-      if (entry.store === 'postgres' && entry.contender === 'express-session') await preparePostgres(namespace);
+      if (entry.store === 'postgres' && (entry.contender === 'express-session' || entry.legacy === true)) await preparePostgres(namespace);
       servers.push(new BenchServer(entry, config, pinning, settings.profile));
     }
     // Start-up and session creation of all servers at once: none is measured yet.
     await Promise.all(servers.map((server) => server.ready()));
-    if (scenario.withCookie) await Promise.all(servers.map((server) => server.createSessions(SESSIONS_PER_SERVER)));
+    if (scenario.withCookie) await Promise.all(servers.map((server) => server.createSessions(scenario.sessions)));
     const samples = new Map<string, Sample[]>(entries.map((e) => [e.id, []]));
     for (let round = 0; round < settings.rounds; round++) {
       const order = servers.map((_, i) => servers[(i + round) % servers.length]!);
@@ -592,13 +644,6 @@ function gitRevision(): string {
 
 const fixed = (value: number, digits: number): string => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
 
-interface Target {
-  what: string;
-  goal: string;
-  measured: string;
-  met: boolean | null;
-}
-
 function perRoundRatios(a: readonly Sample[] | undefined, b: readonly Sample[] | undefined): number[] {
   if (!a || !b) return [];
   return a.map((sample, i) => (b[i] ? sample.rps / b[i].rps : NaN)).filter((r) => !Number.isNaN(r));
@@ -646,30 +691,37 @@ function writeReport(
     `- tessera ${packageVersion('../')} (${gitRevision()}), ${scripts.how}; ` +
       `express ${packageVersion('express')}, express-session ${packageVersion('express-session')}, connect-redis ${packageVersion('connect-redis')}, ` +
       `connect-pg-simple ${packageVersion('connect-pg-simple')}, redis (node-redis) ${packageVersion('redis')}, pg ${packageVersion('pg')}, ` +
-      `better-sqlite3 ${packageVersion('better-sqlite3')}, autocannon ${packageVersion('autocannon')}`,
+      `better-sqlite3 ${packageVersion('better-sqlite3')}, better-sqlite3-session-store ${packageVersion('better-sqlite3-session-store')}, ` +
+      `mysql2 ${packageVersion('mysql2')}, express-mysql-session ${packageVersion('express-mysql-session')}, autocannon ${packageVersion('autocannon')}`,
   );
-  out(`- Redis server ${availability.redisVersion ?? 'not used'}, PostgreSQL server ${availability.postgresVersion ?? 'not used'}`);
+  out(
+    `- Redis server ${availability.redisVersion ?? 'not used'}, PostgreSQL server ${availability.postgresVersion ?? 'not used'}, ` +
+      `MySQL/MariaDB server ${availability.mysqlVersion ?? 'not used'}`,
+  );
   out(
     `- ${CONNECTIONS} connections, ${settings.rounds} rounds; each measurement: warm-up ${settings.firstWarmup} s (first round) or ` +
-      `${settings.warmup} s, then a ${settings.duration} s measured window; ${SESSIONS_PER_SERVER} sessions per server for the cookie scenarios (round-robin)`,
+      `${settings.warmup} s, then a ${settings.duration} s measured window; ${SESSIONS_PER_SERVER} sessions per server for the cookie scenarios ` +
+      `(round-robin), ${HOT_SESSIONS} for the hot ones`,
   );
   for (const line of availability.skipped) out(`- **${line}**`);
   out();
   out('## Throughput, latency, CPU');
   out();
-  out('Medians over the rounds. "× bare" and "tessera / express-session" are medians of per-round ratios (each round in parentheses);');
-  out('the SQLite store is compared with express-session on its memory store, as express-session has no SQLite store of note.');
+  out('Medians over the rounds. "× bare" and "tessera / rival" are medians of per-round ratios (each round in parentheses);');
+  out('"× bare" compares with the bare server of the same framework (Express, Fastify or Hono), "rival" is express-session or @fastify/session;');
+  out('"tessera drop-in" rows run tessera\'s Express drop-in on the express-session store of their row (what the one-line switch');
+  out('gives before moving to a tessera store); "-hot" scenarios put every connection on one session.');
   out('CPU is the server process\'s own user + system time over the measured window, divided by the requests it served;');
   out('the "by CPU" ratios compare those costs per round (the throughput ratio if both servers were CPU-bound), which');
   out('other processes on a shared machine disturb less than they disturb req/s.');
   out();
-  out('| scenario | contender | req/s | p50 ms | p99 ms | CPU µs/req | × bare | tessera / express-session | × bare, by CPU | tessera / e-s, by CPU |');
+  out('| scenario | contender | req/s | p50 ms | p99 ms | CPU µs/req | × bare | tessera / rival | × bare, by CPU | tessera / rival, by CPU |');
   out('| --- | --- | ---: | ---: | ---: | ---: | --- | --- | --- | --- |');
   for (const scenario of settings.scenarios) {
     const bySample = samples.get(scenario.id);
     if (!bySample) continue;
-    const bare = bySample.get('bare');
     for (const entry of entries) {
+      const bare = bySample.get(entry.ceiling ?? 'bare');
       const list = bySample.get(entry.id);
       if (!list || list.length === 0) continue;
       const failures = list.reduce((sum, s) => sum + s.failures, 0);
@@ -677,9 +729,9 @@ function writeReport(
       out(
         `| ${scenario.id} | ${entry.label}${failures > 0 ? ` (${failures} non-2xx/errors)` : ''} | ${fixed(median(list.map((s) => s.rps)), 0)} | ` +
           `${fixed(median(list.map((s) => s.p50)), 2)} | ${fixed(median(list.map((s) => s.p99)), 2)} | ` +
-          `${fixed(median(list.map((s) => s.cpuPerRequest)), 1)} | ${entry.id === 'bare' ? '1' : ratioCell(perRoundRatios(list, bare))} | ` +
+          `${fixed(median(list.map((s) => s.cpuPerRequest)), 1)} | ${entry.contender === 'bare' ? '1' : ratioCell(perRoundRatios(list, bare))} | ` +
           `${entry.rival !== undefined ? ratioCell(perRoundRatios(list, rival)) : ''} | ` +
-          `${entry.id === 'bare' ? '1' : fixed(median(perRoundCpuRatios(list, bare)), 2)} | ` +
+          `${entry.contender === 'bare' ? '1' : fixed(median(perRoundCpuRatios(list, bare)), 2)} | ` +
           `${entry.rival !== undefined ? fixed(median(perRoundCpuRatios(list, rival)), 2) : ''} |`,
       );
     }
@@ -698,14 +750,7 @@ function writeReport(
   if (samples.has('read') && byId.has('tessera-memory')) {
     add('read, memory store, tessera × bare Express', 0.85, ratioTo('read', 'tessera-memory', 'bare'), ` (express-session: ${fixed(ratioTo('read', 'es-memory', 'bare'), 2)})`);
   }
-  if (samples.has('read') && byId.has('tessera-redis')) add('read, Redis, tessera / express-session + connect-redis', 1.8, ratioTo('read', 'tessera-redis', 'es-redis'));
-  if (samples.has('read') && byId.has('tessera-postgres')) add('read, PostgreSQL, tessera / express-session + connect-pg-simple', 3, ratioTo('read', 'tessera-postgres', 'es-postgres'));
-  if (samples.has('write')) {
-    for (const entry of entries) {
-      if (entry.rival === undefined) continue;
-      add(`write, ${entry.store}, tessera / express-session (${byId.get(entry.rival)?.label ?? entry.rival})`, 1.5, ratioTo('write', entry.id, entry.rival));
-    }
-  }
+  // Store reads and writes against express-session: issue 11's targets (bench/targets.ts), which supersede issue 4's.
   const tesseraMemory = memory.find((m) => m.label.startsWith('tessera'));
   const esMemory = memory.find((m) => m.label.startsWith('express-session'));
   if (tesseraMemory && esMemory) {
@@ -716,7 +761,9 @@ function writeReport(
       met: tesseraMemory.heapPerSession <= esMemory.heapPerSession / 2,
     });
   }
-  out('## Targets (issue 4)');
+  targets.push(...issue11Targets(ratioTo, (scenario, id) => (samples.get(scenario)?.get(id)?.length ?? 0) > 0));
+  targets.push(...frameworkTargets(ratioTo, (scenario, id) => (samples.get(scenario)?.get(id)?.length ?? 0) > 0));
+  out('## Targets (issues 4, 11 and 12)');
   out();
   out('| target | goal | this run | met |');
   out('| --- | --- | --- | --- |');

@@ -15,7 +15,7 @@ import tessera from '../src/adapters/express/index.js';
 import { MemoryStore } from '../src/store/memory.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import type { Store } from '../src/store/types.js';
-import { postgresTable, redisPrefix, SECRET, type ServerConfig, type StoreKind } from './config.js';
+import { MYSQL_URL, postgresTable, redisPrefix, SECRET, type ServerConfig, type StoreKind } from './config.js';
 
 /** A contender's middleware and how to release its store. */
 export interface OpenedStore {
@@ -28,6 +28,7 @@ const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 const SOURCE_FILE: Partial<Record<StoreKind, string>> = {
   redis: `../src/store/redis${EXT}`,
   postgres: `../src/store/postgres${EXT}`,
+  mysql: `../src/store/mysql${EXT}`,
 };
 
 /** Whether tessera has a store of this kind in `src/store` (Redis and PostgreSQL arrive later). */
@@ -55,15 +56,26 @@ function storeClass(module: Record<string, unknown>, name: string): StoreClass {
 export async function openStore(config: ServerConfig): Promise<OpenedStore> {
   const common = { secret: SECRET, resave: false, saveUninitialized: false, name: 'connect.sid' };
   const isTessera = config.contender === 'tessera';
+  const legacy = config.legacy === true;
+  /** express-session on `store`, or (legacy) tessera's drop-in on that same express-session store. */
+  const onLegacy = (store: expressSession.Store, close: () => Promise<void>): OpenedStore =>
+    legacy ? tesseraOn(store as never, common, close) : { middleware: expressSession({ ...common, store }) as RequestHandler, close };
   switch (config.store) {
     case 'memory': {
-      if (isTessera) return tesseraOn(new MemoryStore(), common);
+      if (isTessera && !legacy) return tesseraOn(new MemoryStore(), common);
       // express-session's own MemoryStore (its default).
-      return { middleware: expressSession(common) as RequestHandler, close: async () => undefined };
+      return onLegacy(new expressSession.MemoryStore(), async () => undefined);
     }
     case 'sqlite': {
-      if (!isTessera) throw new Error('express-session has no SQLite store of note: compare with its memory store');
-      return tesseraOn(new SqliteStore({ database: config.sqliteFile ?? ':memory:' }), common);
+      const file = config.sqliteFile ?? ':memory:';
+      if (isTessera && !legacy) return tesseraOn(new SqliteStore({ database: file }), common);
+      // better-sqlite3-session-store: express-session's SQLite store, on the same driver.
+      const Database = (await import('better-sqlite3')).default;
+      const client = new Database(file);
+      client.pragma('journal_mode = WAL');
+      const SqliteSessionStore = (await import('better-sqlite3-session-store')).default(expressSession);
+      const store = new SqliteSessionStore({ client, expired: { clear: false } });
+      return onLegacy(store, async () => void client.close());
     }
     case 'redis': {
       const { createClient } = await import('redis');
@@ -74,13 +86,12 @@ export async function openStore(config: ServerConfig): Promise<OpenedStore> {
       const closeClient = async (): Promise<void> => {
         await client.close();
       };
-      if (isTessera) {
+      if (isTessera && !legacy) {
         const RedisStore = storeClass(await importStore('redis'), 'RedisStore');
         return tesseraOn(new RedisStore({ client, prefix }), common, closeClient);
       }
       const { RedisStore } = await import('connect-redis');
-      const store = new RedisStore({ client, prefix });
-      return { middleware: expressSession({ ...common, store }) as RequestHandler, close: closeClient };
+      return onLegacy(new RedisStore({ client, prefix }), closeClient);
     }
     case 'postgres': {
       const pg = await import('pg');
@@ -90,14 +101,26 @@ export async function openStore(config: ServerConfig): Promise<OpenedStore> {
       const closePool = async (): Promise<void> => {
         await pool.end();
       };
-      if (isTessera) {
+      if (isTessera && !legacy) {
         const PostgresStore = storeClass(await importStore('postgres'), 'PostgresStore');
         return tesseraOn(new PostgresStore({ pool, tableName }), common, closePool);
       }
       const connectPg = (await import('connect-pg-simple')).default;
       const PgStore = connectPg(expressSession);
-      const store = new PgStore({ pool, tableName, createTableIfMissing: true, pruneSessionInterval: false });
-      return { middleware: expressSession({ ...common, store }) as RequestHandler, close: closePool };
+      return onLegacy(new PgStore({ pool, tableName, createTableIfMissing: true, pruneSessionInterval: false }), closePool);
+    }
+    case 'mysql': {
+      const mysql = await import('mysql2/promise');
+      const tableName = postgresTable(config.namespace);
+      const uri = config.mysqlUrl ?? MYSQL_URL;
+      if (isTessera && !legacy) {
+        const MysqlStore = storeClass(await importStore('mysql'), 'MysqlStore');
+        return tesseraOn(new MysqlStore({ uri, poolOptions: { connectionLimit: 10 }, tableName }), common);
+      }
+      const pool = mysql.createPool({ uri, connectionLimit: 10 });
+      const MySQLStore = (await import('express-mysql-session')).default(expressSession);
+      const store = new MySQLStore({ clearExpired: false, createDatabaseTable: true, schema: { tableName } }, pool);
+      return onLegacy(store, async () => void (await pool.end()));
     }
   }
 }
