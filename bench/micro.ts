@@ -104,6 +104,8 @@ const contenders: Array<[string, Express]> = [
   ['bare', app(undefined)],
   ['tessera', app(tessera({ ...common, store: new MemoryStore({ maxEntries: 100_000 }) }) as unknown as RequestHandler)],
   ['express-session', app(expressSession(common) as RequestHandler)],
+  // The drop-in on express-session's own MemoryStore: the legacy path of the one-line switch.
+  ['tessera-legacy', app(tessera({ ...common, store: new expressSession.MemoryStore() }) as unknown as RequestHandler)],
 ];
 const only = process.env['MICRO_ONLY'];
 // One contender per process keeps Express's inline caches seeing one kind of request object.
