@@ -10,6 +10,7 @@ if (data.page === 'session') {
   // Signed in: an old end reason has nothing more to say.
   clearEndReason();
   window.tesseraWatcher = watchSession({
+    signedIn: true,
     warnBefore: ms('warnBefore'),
     pollInterval: ms('poll'),
     activityInterval: ms('activity'),
@@ -20,7 +21,7 @@ if (data.page === 'session') {
   });
 } else if (data.page === 'signin') {
   // Signed in from another tab: this page's form and token are stale, so show the session.
-  window.tesseraWatcher = watchSession({ pollInterval: ms('poll'), onSignedIn: () => location.reload() });
+  window.tesseraWatcher = watchSession({ signedIn: false, pollInterval: ms('poll'), onSignedIn: () => location.reload() });
   expireSignInPage({
     after: ms('signinTimeout'),
     form: 'form[data-tessera-signin]',

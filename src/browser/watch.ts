@@ -34,6 +34,12 @@ export interface WatchOptions {
   activityInterval?: number;
   /** The name of the channel the tabs share. @default 'tessera-session' */
   channel?: string;
+  /**
+   * Whether the page was rendered for a signed-in user: then a first answer saying otherwise
+   * ends it (a session ended while the page loaded), and for `false` a first answer saying
+   * signed in calls `onSignedIn`. @default learn it from the first answer
+   */
+  signedIn?: boolean;
   /** More headers for the keep-alive request (a CSRF token, if your app wants one). */
   headers?: Record<string, string>;
   /** Every second of the countdown: `remaining` ms until the idle deadline. */
@@ -80,7 +86,7 @@ export function watchSession(options: WatchOptions = {}): SessionWatcher {
   const doc = page.document;
   let status: SessionStatus | null = null;
   let offset = 0;
-  let seen = false;
+  let seen = o.signedIn === true;
   let over = false;
   /** 0: no warning; 1: confirming with the server; 2: counting down. */
   let warning = 0;
@@ -126,7 +132,7 @@ export function watchSession(options: WatchOptions = {}): SessionWatcher {
     offset = off;
     if (keep) lastExtend = Date.now();
     if (!s.signedIn) return end(s.endReason);
-    if (!seen && previous && !previous.signedIn) o.onSignedIn?.(s);
+    if (!seen && (previous ? !previous.signedIn : o.signedIn === false)) o.onSignedIn?.(s);
     seen = true;
     if (previous?.idleExpiresAt !== s.idleExpiresAt) {
       if (warning === 2) o.onActive?.(s);
