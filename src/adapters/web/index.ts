@@ -1,9 +1,10 @@
 /**
  * `tessera/web`: sessions for Fetch API handlers (`Request` in, `Response` out), wherever those
  * run: Node 20+ (`@hono/node-server`, Next.js route handlers), Bun and Deno. It needs
- * `node:crypto` (`createHmac`, `randomBytes`, `hkdfSync`, `timingSafeEqual`), which Node, Bun
- * and Deno all have; runtimes without it (Next.js's Edge runtime, workers without Node
- * compatibility) cannot run it.
+ * `node:crypto` (`createHash`, `createHmac`, `hkdfSync`, `randomBytes`, `timingSafeEqual`;
+ * `createCipheriv` for `encryptData`) and `node:net` (`BlockList`, for the IP anomaly check),
+ * which Node has and Bun and Deno provide through their Node compatibility; runtimes without
+ * them (Next.js's Edge runtime, workers without Node compatibility) cannot run it.
  *
  * ```ts
  * const sessions = createWebSessions({ secret, store });
