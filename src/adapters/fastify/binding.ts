@@ -146,6 +146,7 @@ export class FastifyBinding implements SessionHost {
         else respond.withStatus(isTesseraError(error) ? (withStatus(error, this.#context.storeErrorStatus) as TesseraError).status : 500);
       },
       () => this.prepare(),
+      (headers) => headers.map(([name, value]) => [name, name === 'Set-Cookie' ? pluginSetCookie(this.#context, value) : value]),
     );
   }
 }

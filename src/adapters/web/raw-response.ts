@@ -24,8 +24,16 @@ export type RawSaveError = (error: unknown, headersSent: boolean, respond: Respo
  * Commit `binding` before `res` completes, whichever way the app writes it. Install once per request.
  * @param prepare runs before the session's headers are made or it is saved (an adapter copies
  * what its session object holds into the session).
+ * @param rewrite turns the core's headers into the adapter's (the Fastify plugin writes its
+ * cookie value in @fastify/session's shape).
  */
-export function guardRawResponse(res: ServerResponse, binding: RequestBinding, onError: RawSaveError, prepare: () => void = () => {}): void {
+export function guardRawResponse(
+  res: ServerResponse,
+  binding: RequestBinding,
+  onError: RawSaveError,
+  prepare: () => void = () => {},
+  rewrite: (headers: ResponseHeaders) => ResponseHeaders = (headers) => headers,
+): void {
   let pending: ResponseHeaders = [];
   commitBeforeEnd(res, {
     ending: () => {
@@ -35,14 +43,14 @@ export function guardRawResponse(res: ServerResponse, binding: RequestBinding, o
       // The framework's hook committed already: nothing left but a streamed session's save.
       if (binding.open) {
         prepare();
-        pending = await binding.commit();
+        pending = rewrite(await binding.commit());
       }
       else await binding.finish();
     },
     headers(beforeSave) {
       if (beforeSave) {
         if (binding.open) prepare();
-        return binding.headersBeforeSave();
+        return rewrite(binding.headersBeforeSave());
       }
       const headers = pending;
       pending = [];
