@@ -29,6 +29,11 @@ describe('tessera/fastify with a hijacked reply', () => {
       reply.raw.setHeader('content-type', 'text/plain');
       reply.raw.end('written by hand');
     });
+    app.post('/raw-late', async (request, reply) => {
+      reply.hijack();
+      await request.tessera.signIn('grace');
+      reply.raw.end('late');
+    });
     app.get('/whoami', async (request) => ({ user: request.tessera.userId }));
     const url = await app.listen({ port: 0, host: '127.0.0.1' });
     const res = await send(url, 'POST', '/raw');
@@ -37,5 +42,9 @@ describe('tessera/fastify with a hijacked reply', () => {
     expect(cookie).toBeDefined();
     expect(res.headers['cache-control']).toBe('no-store');
     expect(JSON.parse((await send(url, 'GET', '/whoami', { cookie: `sid=${cookie!.value}` })).body)).toEqual({ user: 'ada' });
+    // The session first used after hijack() is committed the same way.
+    const late = await send(url, 'POST', '/raw-late');
+    const lateCookie = ((late.headers['set-cookie'] as string[] | undefined) ?? []).map(parseSetCookie).find((c) => c.name === 'sid');
+    expect(JSON.parse((await send(url, 'GET', '/whoami', { cookie: `sid=${lateCookie!.value}` })).body)).toEqual({ user: 'grace' });
   });
 });

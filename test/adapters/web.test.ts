@@ -6,6 +6,7 @@ import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { honoSessions, type SessionVariables } from '../../src/adapters/hono/index.js';
 import { nextSessions, parseSetCookie as nextCookie, type NextCookie } from '../../src/adapters/next/index.js';
+import { urlParts } from '../../src/adapters/web/headers.js';
 import { createWebSessions } from '../../src/adapters/web/index.js';
 import { isTesseraError } from '../../src/core/errors.js';
 import { MemoryStore } from '../../src/store/memory.js';
@@ -17,6 +18,14 @@ const options = () => ({ secret: SECRET, store: new MemoryStore({ now: clock.now
 const sidOf = (response: Response): string | undefined => response.headers.getSetCookie().find((line) => line.startsWith('sid='))?.split(';')[0];
 
 describe('tessera/web', () => {
+  it("reads a Request's scheme, host and path as URL would", () => {
+    for (const url of ['http://a.test/x/y?q=1#h', 'https://b.test:8443/', 'http://c.test', 'http://[::1]:3000/p%20q?x', 'https://d.test/a#frag', 'http://e.test/?a/b', 'http://f.test/%2e%2E/x']) {
+      const serialized = new Request(url).url;
+      const parsed = new URL(serialized);
+      expect(urlParts(serialized), url).toEqual({ https: parsed.protocol === 'https:', host: parsed.host, path: parsed.pathname });
+    }
+  });
+
   it('puts the cookie on a response whose headers are immutable (Response.redirect) by copying it', async () => {
     const sessions = createWebSessions(options());
     const handler = sessions.withSession(async (_request, session) => {

@@ -48,6 +48,8 @@ export class FastifyBinding implements SessionHost {
   #assigned: { value: unknown } | undefined;
   #saved = false;
   #guarded = false;
+  /** The app took the reply over (`reply.hijack()`): Fastify's `onSend` will not run. */
+  #hijacked = false;
   /** A commit is waiting for the store. */
   committing = false;
   writeFailed = false;
@@ -58,13 +60,13 @@ export class FastifyBinding implements SessionHost {
     this.#raw = raw;
     this.binding = binding;
     this.protocol = protocol;
-    if (binding.made) this.#guard();
+
   }
 
   get rs(): RequestSession {
     const made = this.binding.made;
     const rs = this.binding.session;
-    if (!made) this.#guard();
+    if (!made && this.#hijacked) this.#guard();
     return rs;
   }
 
@@ -129,6 +131,16 @@ export class FastifyBinding implements SessionHost {
     } finally {
       this.committing = false;
     }
+  }
+
+  /**
+   * The app called `reply.hijack()`: from now on the session is committed before `reply.raw`
+   * ends (and headers written early carry a rotated token). Only then, since a reply Fastify
+   * sends itself is committed in `onSend`: patching every response would cost every request.
+   */
+  takenOver(): void {
+    this.#hijacked = true;
+    if (this.binding.made) this.#guard();
   }
 
   /** The safety net for replies the app writes itself. */

@@ -7,8 +7,9 @@
  * - The session is made when the app first uses it, and a request without a session cookie
  *   costs no store call.
  * - It is committed in `onSend`, before the headers go out (streamed replies too). A reply the
- *   app writes itself (`reply.hijack()`, `reply.raw`) is committed before it ends, and headers
- *   it writes early still carry a rotated token.
+ *   app takes over (`reply.hijack()`, then `reply.raw`) is committed before it ends, and headers
+ *   it writes early still carry a rotated token. (Writing to `reply.raw` without `hijack()` is
+ *   outside Fastify's lifecycle, and outside the session's.)
  * - A store failure reaches Fastify's error handler as a `TesseraError` (`STORE_UNAVAILABLE`,
  *   `statusCode` 503, or `storeErrorStatus`), on load and on save, before anything is sent.
  * - Cookies @fastify/session signed (`<id>.<signature>`) are still read: their session moves to
@@ -88,6 +89,12 @@ export interface FastifySessionPlugin extends FastifyPluginCallback<FastifySessi
   default: FastifySessionPlugin;
 }
 
+/** `reply.hijack()`, telling the request's session first that `onSend` will not run. */
+function hijackCommitting(this: FastifyReply): FastifyReply {
+  (this.request as StatefulRequest)[STATE]?.takenOver();
+  return (Object.getPrototypeOf(this) as FastifyReply).hijack.call(this);
+}
+
 /**
  * The plugin.
  * @throws TesseraError `INVALID_OPTION` (through `fastify.ready()`) for a bad secret, unsafe
@@ -151,6 +158,7 @@ const plugin = function tesseraSession(fastify: FastifyInstance, options: Fastif
     }
     const binding = new RequestBinding(context.engine, info, context.settings, loaded, inert);
     (request as StatefulRequest)[STATE] = new FastifyBinding(context, request as unknown as Record<string, unknown>, reply.raw, binding, request.protocol);
+    reply.hijack = hijackCommitting;
   });
 
   fastify.addHook('onSend', (request, reply, payload, done) => {

@@ -100,7 +100,10 @@ export function createWebSessions(options: WebSessionOptions): WebSessions {
 export function webSessionsOf(engine: Engine, reading: WebRequestOptions = {}): WebSessions {
   const settings = { rolling: engine.options.rolling };
   const guards = new Map<string, CsrfGuard>();
-  const guardFor = (options: CsrfOptions = {}): CsrfGuard => {
+  let defaultGuard: CsrfGuard | undefined;
+  const guardFor = (options?: CsrfOptions): CsrfGuard => {
+    // The default guard is asked for on every load: no key to compute for it.
+    if (options === undefined) return (defaultGuard ??= new CsrfGuard(() => internals(engine).keyRing.referenceKey));
     const cacheKey = JSON.stringify(options);
     let guard = guards.get(cacheKey);
     if (guard === undefined) guards.set(cacheKey, (guard = new CsrfGuard(() => internals(engine).keyRing.referenceKey, options)));
@@ -136,16 +139,17 @@ export function webSessionsOf(engine: Engine, reading: WebRequestOptions = {}): 
 class BoundWebSession implements WebSession {
   readonly #binding: RequestBinding;
   readonly #cookies: string[] = [];
-  readonly #token: () => string;
+  readonly #request: Request;
+  readonly #guard: CsrfGuard;
+  /** Made on the first `csrfToken()`: most requests never ask for one. */
+  #token: (() => string) | undefined;
   readonly secure: boolean;
 
   constructor(binding: RequestBinding, request: Request, secure: boolean, guard: CsrfGuard) {
     this.#binding = binding;
+    this.#request = request;
+    this.#guard = guard;
     this.secure = secure;
-    this.#token = guard.tokens(factsOf(request, secure, undefined), () => binding.session, (line) => {
-      if (!binding.open) throw new Error('csrfToken(): call it before the response is committed, so its cookie can be set');
-      this.#cookies.push(line);
-    });
   }
 
   get session(): RequestSession {
@@ -166,6 +170,11 @@ class BoundWebSession implements WebSession {
   }
 
   csrfToken(): string {
+    const binding = this.#binding;
+    this.#token ??= this.#guard.tokens(factsOf(this.#request, this.secure, undefined), () => binding.session, (line) => {
+      if (!binding.open) throw new Error('csrfToken(): call it before the response is committed, so its cookie can be set');
+      this.#cookies.push(line);
+    });
     return this.#token();
   }
 }
