@@ -29,13 +29,21 @@ if (secret === undefined || secret === '') {
   logger.warn('No SESSION_SECRET set: using a random one, so sessions will not survive a restart.');
 }
 
+let timings: ReturnType<typeof timingsFrom>;
+try {
+  timings = timingsFrom(process.env);
+} catch (error) {
+  logger.error((error as Error).message);
+  process.exit(1);
+}
+
 const { app, close } = await createApp({
   secret,
   database,
   production: process.env['NODE_ENV'] === 'production',
   trustProxy: process.env['TRUST_PROXY'] === '1',
   logger,
-  timings: timingsFrom(process.env),
+  timings,
 });
 
 const server = app.listen(port, (error) => {

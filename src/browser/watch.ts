@@ -13,10 +13,15 @@ export type EndReason = 'idle' | 'absolute' | 'revoked' | 'admin' | 'replay' | '
 
 /** What the status endpoint answers. Times are ms since epoch on the server's clock. */
 export interface SessionStatus {
+  /** Whether a user is signed in. */
   signedIn: boolean;
+  /** The server's clock when it answered (ms since epoch). */
   now: number;
+  /** When the session expires unless used (ms since epoch, server clock); `null` when signed out. */
   idleExpiresAt: number | null;
+  /** When the session expires however active (ms since epoch, server clock); `null` when signed out. */
   absoluteExpiresAt: number | null;
+  /** Why the session ended, when known; `null` while signed in. */
   endReason: EndReason | null;
 }
 
