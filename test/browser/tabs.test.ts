@@ -78,6 +78,26 @@ describeBrowser('tabs in step (demo, IDLE_TIMEOUT=20s)', () => {
     await expect.poll(() => a.textContent('h1'), { timeout: 5_000 }).toContain('Hello, Alice');
   }, 60_000);
 
+  it('extends the session on activity at most once per interval, counted across tabs', async () => {
+    const [a, b] = await twoSignedInTabs();
+    const keepAlives: string[] = [];
+    for (const page of [a, b]) {
+      page.on('request', (request) => {
+        if (request.method() === 'POST' && request.url().endsWith('/session/keep-alive')) keepAlives.push(page === a ? 'a' : 'b');
+      });
+    }
+    // The activity interval is 5 s here: a burst of keys and clicks in both tabs sends one keep-alive.
+    for (let i = 0; i < 5; i++) await a.keyboard.press('Shift');
+    await expect.poll(() => keepAlives.length).toBe(1);
+    await a.mouse.click(5, 5);
+    await b.bringToFront();
+    await b.keyboard.press('Shift');
+    await b.mouse.click(5, 5);
+    // Let any request the burst caused be sent before counting.
+    await b.evaluate(() => fetch('/session/status').then((res) => res.json()));
+    expect(keepAlives).toEqual(['a']);
+  }, 60_000);
+
   it('signs the other tab out within 1 s over storage events where BroadcastChannel is missing', async () => {
     const [a, b] = await twoSignedInTabs(() => {
       delete (globalThis as { BroadcastChannel?: unknown }).BroadcastChannel;
