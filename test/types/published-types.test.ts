@@ -7,11 +7,12 @@
  * written. Also checked at run time: nothing reachable from an engine or a request session
  * leads to a function that writes records, emits events or signs cookies.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import type { Session } from 'express-session';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionMethods } from '../../src/adapters/express/session-object.js';
@@ -24,6 +25,11 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 // would be found, hiding a dependency the package forgot to declare.
 const project = mkdtempSync(join(tmpdir(), 'tessera-types-consumer-'));
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+/**
+ * Child processes run asynchronously: a build or a compile that blocked the test worker for
+ * long (a minute on a loaded machine) would make vitest's worker RPC time out.
+ */
+const run = promisify(execFile);
 /** What the consumer app itself installs; tessera's own dependencies come from its package.json. */
 const appDependencies = ['express', '@types/express', '@types/node', 'fastify', 'hono'];
 
@@ -57,14 +63,13 @@ const consumers = {
 } as const;
 type Consumer = keyof typeof consumers;
 
-beforeAll(() => {
+beforeAll(async () => {
   const modules = join(project, 'node_modules');
   const pkg = join(modules, 'tessera');
   mkdirSync(pkg, { recursive: true });
   cpSync(join(root, 'package.json'), join(pkg, 'package.json'));
-  execFileSync(process.execPath, [join(root, 'node_modules', 'tsup', 'dist', 'cli-default.js'), '--out-dir', join(pkg, 'dist'), '--silent'], {
+  await run(process.execPath, [join(root, 'node_modules', 'tsup', 'dist', 'cli-default.js'), '--out-dir', join(pkg, 'dist'), '--silent'], {
     cwd: root,
-    stdio: 'pipe',
     timeout: 120_000,
   });
   // Installed beside tessera, as npm hoists them. Their own dependencies resolve from their real
@@ -89,7 +94,7 @@ afterAll(() => {
 });
 
 /** Compile a consumer; the output of tsc (empty when clean). */
-function compile(consumer: Consumer): string {
+async function compile(consumer: Consumer): Promise<string> {
   const { dir, module, moduleResolution } = consumers[consumer];
   const tsconfig = {
     compilerOptions: {
@@ -108,7 +113,7 @@ function compile(consumer: Consumer): string {
   const file = join(project, dir, `tsconfig.${moduleResolution}.${module}.json`);
   writeFileSync(file, JSON.stringify(tsconfig));
   try {
-    execFileSync(process.execPath, [tsc, '-p', file], { encoding: 'utf8', stdio: 'pipe' });
+    await run(process.execPath, [tsc, '-p', file], { encoding: 'utf8' });
     return '';
   } catch (error) {
     return String((error as { stdout?: string }).stdout ?? error);
@@ -124,8 +129,8 @@ describe('the published types', () => {
   // signs cookies), express-types.ts (req.session with the app's SessionData and tessera's
   // methods, req.csrfToken), the README's quick start and, for the CJS consumer, cjs/require.ts
   // (`require('tessera/express')` typed as the session function).
-  it.each(Object.keys(consumers) as Consumer[])('compile the consumers and the README quick start (%s)', (consumer) => {
-    expect(compile(consumer)).toBe('');
+  it.each(Object.keys(consumers) as Consumer[])('compile the consumers and the README quick start (%s)', async (consumer) => {
+    expect(await compile(consumer)).toBe('');
   }, 60_000);
 });
 
