@@ -108,13 +108,15 @@ const contenders: Array<[string, Express]> = [
   ['tessera-legacy', app(tessera({ ...common, store: new expressSession.MemoryStore() }) as unknown as RequestHandler)],
 ];
 const only = process.env['MICRO_ONLY'];
+/** Sessions the cookie scenarios spread over (`MICRO_SESSIONS`, default 100; 1 is one hot session). */
+const SESSIONS = Number(process.env['MICRO_SESSIONS'] ?? 100);
 // One contender per process keeps Express's inline caches seeing one kind of request object.
 if (only !== undefined) contenders.splice(0, contenders.length, ...contenders.filter(([name]) => name === only));
 const socket = fakeSocket();
 const cookies = new Map<string, string[]>();
 for (const [name, target] of contenders) {
   const list: string[] = [];
-  for (let i = 0; i < (scenario.cookie ? 100 : 0); i++) {
+  for (let i = 0; i < (scenario.cookie ? SESSIONS : 0); i++) {
     const cookie = name === 'bare' ? `connect.sid=s%3A${'a'.repeat(32)}.${'b'.repeat(43)}` : await handle(target, socket, 'POST', '/signin', undefined);
     if (cookie === undefined) throw new Error(`${name}: no cookie`);
     list.push(cookie);

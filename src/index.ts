@@ -7,7 +7,7 @@
  * @module
  */
 export { createSessions, Engine } from './core/engine.js';
-export type { RequestInfo, LegacySource, EngineExtensions, EngineSettings } from './core/engine.js';
+export type { RequestInfo, LegacySource, EngineExtensions, EngineSettings, EndReason, SessionStatus, StatusResponse } from './core/engine.js';
 export { RequestSession } from './core/request-session.js';
 export type { ResponseHeaders } from './core/headers.js';
 export type { SessionInfo } from './core/users.js';
@@ -28,4 +28,5 @@ export type {
   DeleteByUserOptions,
   UserSessionEntry,
   TokenState,
+  DataDelta,
 } from './store/types.js';
