@@ -205,10 +205,14 @@ export function buildDeltaStatement(dialectName: SqlDialect, tableName: string, 
     else newVersion = `LAST_INSERT_ID(${version} + 1)`;
   }
   const greatest = dialectName === 'sqlite' ? 'max' : 'GREATEST';
+  // A corrupt row (not JSON) is no live session: the delta matches nothing, as on a deleted
+  // row, instead of failing (SQLite, MySQL) or being merged into NULL (MariaDB). PostgreSQL's
+  // cast fails the statement; the store then answers 'unsupported'.
+  const valid = dialectName === 'sqlite' ? ` AND json_valid(${record})` : dialectName === 'mysql' ? ` AND JSON_VALID(${record})` : '';
   const sql =
     `UPDATE ${t} SET ${record} = ${merged}, ${version} = ${newVersion}, ` +
     `${lastSeenAt} = ${greatest}(${lastSeenAt}, ?), ${expiresAt} = ${greatest}(${expiresAt}, ?) ` +
-    `WHERE ${key} = ? AND ${expiresAt} > ?${tail}`;
+    `WHERE ${key} = ? AND ${expiresAt} > ?${valid}${tail}`;
   return d.numbered ? renumber(sql) : sql;
 }
 

@@ -85,6 +85,14 @@ describe('SqliteStore', () => {
     expect((await store.listByUser('alice')).map((e) => e.key)).toEqual(['good']);
   });
 
+  it('answers a delta on a row whose record is not JSON as no session, without failing or merging into it', async () => {
+    const store = open({ database: ':memory:', now: () => T0 });
+    await store.set('bad-json', record({ data: { a: 1 } }));
+    store.database.prepare(`UPDATE tessera_sessions SET record = '{"version":' WHERE key = 'bad-json'`).run();
+    expect(await store.applyDelta('bad-json', { set: { b: 2 }, remove: [], lastSeenAt: T0, expiresAt: T0 + 60_000 })).toBeNull();
+    expect(store.database.prepare(`SELECT record FROM tessera_sessions WHERE key = 'bad-json'`).all()).toEqual([{ record: '{"version":' }]);
+  });
+
   it.each(['', '1sessions', 'sessions; DROP TABLE users', 'a"b', 'a-b', 'schema.table', 'x'.repeat(49)])(
     'rejects the unsafe table name %j at construction',
     (tableName) => {
