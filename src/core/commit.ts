@@ -12,16 +12,19 @@ import { storeExpiry } from './policy.js';
 import { cookieDeliverable, cookieOptionsOf, type RequestInfo } from './request.js';
 import type { RecordFields, RequestState } from './request-state.js';
 import { tokenHashOf } from './token.js';
+import { transportOf } from './transport.js';
 import { withUserLock } from './user-lock.js';
 import * as users from './users.js';
 
 /**
  * Whether a session that is not stored yet has anything worth storing, and a cookie that can
  * reach the client (a new session whose cookie the browser would drop would only leave an
- * orphan record behind).
+ * orphan record behind; a header client's token is always deliverable).
  */
 export function worthStoring(ctx: SessionContext, request: RequestInfo, state: RequestState, data: SessionHandle): boolean {
-  if (!cookieDeliverable(cookieOptionsOf(ctx.options.cookie, request), request)) return false;
+  // A header client gets its token whatever the cookie's `Secure` flag says.
+  const deliverable = transportOf(ctx.options, request) === 'header' || cookieDeliverable(cookieOptionsOf(ctx.options.cookie, request), request);
+  if (!deliverable) return false;
   return data.size > 0 || state.fields.userId !== null || ctx.options.saveUninitialized || state.forceWrite;
 }
 

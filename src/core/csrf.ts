@@ -4,12 +4,16 @@
  * 1. Fetch metadata and origin: a state-changing request is refused when the browser says it
  *    came from another site (`Sec-Fetch-Site: cross-site`, or an `Origin` that is not ours).
  *    Every current browser sends one of the two (OWASP CSRF Cheat Sheet, "Fetch Metadata").
+ * 0. A request whose session token came in a header (`transport`) carries no ambient
+ *    credential: a browser adds no `Authorization` or custom header to a cross-site request on
+ *    its own, so nothing can be forged with it, and it is allowed.
  * 2. Where neither header is present (old browsers, some proxies), a synchronizer token bound
  *    to the session: `HMAC(key, "csrf" + session id)`, compared in constant time. It changes
  *    whenever the session token changes (sign-in, regeneration), so it cannot be fixed in advance.
  * @module
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { RequestTransport } from './transport.js';
 
 /** Methods that must not change state (RFC 9110 §9.2.1), so they are never checked. */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
@@ -24,6 +28,8 @@ export interface OriginFacts {
   origin: string | undefined;
   /** This server's own origin for the request, e.g. `https://app.example` (scheme + host). */
   ownOrigin: string;
+  /** How the request's session token travelled (`RequestSession.transport`); `'header'` is always allowed. @default 'cookie' */
+  transport?: RequestTransport | undefined;
 }
 
 /** Options of {@link originVerdict}. */
@@ -35,7 +41,7 @@ export interface OriginPolicy {
 }
 
 /**
- * - `allow`: a safe method, or the browser says the request is same-origin (or user-initiated);
+ * - `allow`: a safe method, a header-transport request, or the browser says the request is same-origin (or user-initiated);
  * - `reject`: the browser says it came from another site or origin;
  * - `unknown`: neither header is there; fall back to the synchronizer token.
  */
@@ -44,6 +50,7 @@ export type OriginVerdict = 'allow' | 'reject' | 'unknown';
 /** Decide from `Sec-Fetch-Site` and `Origin` whether a request may change state. */
 export function originVerdict(facts: OriginFacts, policy: OriginPolicy = {}): OriginVerdict {
   if (SAFE_METHODS.has(facts.method.toUpperCase())) return 'allow';
+  if (facts.transport === 'header') return 'allow';
   const trusted = facts.origin !== undefined && (policy.trustedOrigins ?? []).includes(facts.origin);
   switch (facts.secFetchSite?.toLowerCase()) {
     case 'same-origin':

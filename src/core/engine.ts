@@ -15,6 +15,7 @@ import { resolveOptions, type ResolveHints, type ResolvedOptions, type SessionOp
 import type { RequestInfo } from './request.js';
 import { RequestSession, createRequestSession } from './request-session.js';
 import { statusResponse, type StatusResponse } from './status.js';
+import { readSessionToken } from './transport.js';
 import * as users from './users.js';
 import type { SessionInfo } from './users.js';
 
@@ -22,6 +23,7 @@ export type { LegacySource } from './context.js';
 export type { RequestInfo } from './request.js';
 export type { EndReason } from './ended.js';
 export type { SessionStatus, StatusResponse } from './status.js';
+export type { Transport, RequestTransport } from './transport.js';
 
 /** Extension points for adapters. */
 export interface EngineExtensions {
@@ -74,6 +76,16 @@ export class Engine {
    */
   hasCookie(request: RequestInfo): boolean {
     return readCookie(request.cookie, this.#ctx.options.cookie.name).kind !== 'absent';
+  }
+
+  /**
+   * Whether a request presents a session token where its transport says to look (the cookie,
+   * or the token header: see `transport`). Without one, {@link load} needs no store call and
+   * {@link blank} gives the same new, empty session synchronously.
+   */
+  hasCredential(request: RequestInfo): boolean {
+    const options = this.#ctx.options;
+    return readSessionToken(options, options.cookie.name, request).kind !== 'absent';
   }
 
   /**

@@ -12,6 +12,7 @@ import { serializeEndReason, type EndReason } from './ended.js';
 import type { SessionHandle } from './handle.js';
 import { cookieDeliverable, cookieOptionsOf, type RequestInfo } from './request.js';
 import type { RequestState } from './request-state.js';
+import { headerValueOf, transportOf } from './transport.js';
 
 /** Headers a response must carry, as `[name, value]` pairs. */
 export type ResponseHeaders = Array<[name: string, value: string]>;
@@ -33,9 +34,7 @@ export function responseHeaders(
   ended: EndReason | null = null,
 ): ResponseHeaders {
   const options = ctx.options;
-  const cookie = cookieOptionsOf(options.cookie, request);
   const headers: ResponseHeaders = [];
-  const secure = cookie.secure === 'auto' ? request.secure : cookie.secure;
   let announce = false;
   const unsent = state.headers === 'open' || state.headers === 'ending';
   if (beforeSave && unsent) {
@@ -45,6 +44,43 @@ export function responseHeaders(
     state.headers = 'sent';
   }
   const willExist = state.stored || announce;
+  if (transportOf(options, request) === 'header') {
+    headerTransport(ctx, state, willExist, announce, headers);
+  } else {
+    cookieTransport(ctx, request, state, willExist, announce, unsent, ended, headers);
+  }
+  // OWASP: a response that carries a session identifier must not be cached.
+  if (headers.length > 0) headers.push(['Cache-Control', 'no-store']);
+  if (state.clearSiteData && options.clearSiteData !== false) headers.push(['Clear-Site-Data', options.clearSiteData]);
+  return headers;
+}
+
+/**
+ * A header client's token, in `responseTokenHeader`: the new one, or an empty value when the
+ * token it brought leads nowhere now (signed out, expired, revoked). No cookie of any kind.
+ */
+function headerTransport(ctx: SessionContext, state: RequestState, willExist: boolean, announce: boolean, headers: ResponseHeaders): void {
+  const name = ctx.options.responseTokenHeader;
+  if ((state.cookie === 'set' || announce) && willExist && state.identity !== null) {
+    headers.push([name, headerValueOf(ctx.keyRing.sign(state.identity))]);
+  } else if (state.cookie === 'clear' && !willExist) {
+    headers.push([name, '']);
+  }
+}
+
+function cookieTransport(
+  ctx: SessionContext,
+  request: RequestInfo,
+  state: RequestState,
+  willExist: boolean,
+  announce: boolean,
+  unsent: boolean,
+  ended: EndReason | null,
+  headers: ResponseHeaders,
+): void {
+  const options = ctx.options;
+  const cookie = cookieOptionsOf(options.cookie, request);
+  const secure = cookie.secure === 'auto' ? request.secure : cookie.secure;
   // A Secure cookie on plain HTTP would be dropped by the browser: send none (as express-session).
   if (cookieDeliverable(cookie, request)) {
     if ((state.cookie === 'set' || announce) && willExist && state.identity !== null) {
@@ -58,8 +94,4 @@ export function responseHeaders(
     }
     if (ended !== null && unsent) headers.push(['Set-Cookie', serializeEndReason(ended, secure)]);
   }
-  // OWASP: a response that carries a session identifier must not be cached.
-  if (headers.length > 0) headers.push(['Cache-Control', 'no-store']);
-  if (state.clearSiteData && options.clearSiteData !== false) headers.push(['Clear-Site-Data', options.clearSiteData]);
-  return headers;
 }

@@ -7,7 +7,6 @@
 import type { SessionMeta, SessionRecord } from '../store/types.js';
 import { detectAnomalies } from './anomaly.js';
 import type { SessionContext } from './context.js';
-import { readCookie } from './cookie-reader.js';
 import { endedSessionsOf, rememberEnded, type EndReason } from './ended.js';
 import type { SessionData } from './handle.js';
 import type { VerifiedValue } from './keyring.js';
@@ -15,6 +14,7 @@ import { expiryReason } from './policy.js';
 import { metaOf, type RequestInfo } from './request.js';
 import { matchToken, rotationStep, tokensOf } from './rotation.js';
 import { storeKeyOf, tokenHashOf, type Identity } from './token.js';
+import { readSessionToken, transportOf } from './transport.js';
 
 /** What to do about the cookie a request brought, when it gives no live session. */
 export type StaleCookie =
@@ -67,13 +67,15 @@ const MAX_LOAD_ATTEMPTS = 4;
  * @throws TesseraError `STORE_UNAVAILABLE`.
  */
 export async function loadSession(ctx: SessionContext, request: RequestInfo): Promise<Loaded> {
-  const found = readCookie(request.cookie, ctx.options.cookie.name);
+  const found = readSessionToken(ctx.options, ctx.options.cookie.name, request);
   if (found.kind === 'absent') return NO_COOKIE;
   if (found.kind === 'invalid') {
     ctx.emit('invalid_token', request, null, null, { reason: found.reason });
     return found.reason === 'duplicate' ? { kind: 'new', cookie: 'duplicate' } : STALE;
   }
-  const verified = ctx.keyRing.verify(found.value, ctx.legacy !== undefined);
+  // express-session's `s:<sid>.<sig>` values come in cookies only.
+  const legacyAllowed = ctx.legacy !== undefined && transportOf(ctx.options, request) === 'cookie';
+  const verified = ctx.keyRing.verify(found.value, legacyAllowed);
   if (verified.kind === 'invalid') {
     ctx.emit('invalid_token', request, null, null, { reason: verified.reason });
     return STALE;

@@ -13,6 +13,7 @@ import type { EventListener } from './events.js';
 import { GENERATE, KeyRing, type SecretInput } from './keyring.js';
 import { checkNames, checkValue, type Rule } from './option-checks.js';
 import { storeProblem } from './store-check.js';
+import { DEFAULT_RESPONSE_TOKEN_HEADER, DEFAULT_TOKEN_HEADER, isHeaderName, type Transport } from './transport.js';
 
 const SECOND = 1_000;
 const MINUTE = 60 * SECOND;
@@ -131,6 +132,26 @@ export interface SessionOptions {
    * `null`/`undefined` for no user. @default none: only `signIn` signs users in
    */
   userIdFrom?: (data: Readonly<Record<string, unknown>>) => unknown;
+  /**
+   * Where session tokens travel: `'cookie'` (the session cookie only), `'header'` (the token
+   * header only: API, mobile and desktop clients), or `'both'`, where a request that carries
+   * the token header uses it and its cookie is ignored. Never a URL. Header clients get a new
+   * or rotated token in `responseTokenHeader`, and need no CSRF guard (see the README's "API
+   * and mobile clients"). Adapters may let a route choose its own. @default 'cookie'
+   */
+  transport?: Transport;
+  /**
+   * The request header that carries the token under the header transport: `'authorization'`
+   * reads `Authorization: Bearer <value>`; any other name holds the value alone.
+   * @default 'authorization'
+   */
+  tokenHeader?: string;
+  /**
+   * The response header that gives a header client its new or rotated token (an empty value:
+   * forget the token, the session ended). Cross-origin browser clients can read it only once
+   * the app lists it in `Access-Control-Expose-Headers`. @default 'Tessera-Session'
+   */
+  responseTokenHeader?: string;
 }
 
 /** How a change of user agent or IP during a session is handled. */
@@ -196,6 +217,9 @@ export const OPTION_RULES: { readonly [K in keyof SessionOptions]-?: Rule } = {
   now: { kind: 'function' },
   onEvent: { kind: 'function' },
   userIdFrom: { kind: 'function' },
+  transport: { kind: 'oneOf', values: ['cookie', 'header', 'both'] },
+  tokenHeader: { kind: 'checked' },
+  responseTokenHeader: { kind: 'checked' },
 };
 
 /** Every option name of the core. */
@@ -253,6 +277,9 @@ export function resolveOptions(options: SessionOptions, hints: ResolveHints = {}
     now: options.now ?? Date.now,
     onEvent: options.onEvent,
     userIdFrom: options.userIdFrom,
+    transport: options.transport ?? 'cookie',
+    tokenHeader: headerName(options.tokenHeader, 'tokenHeader', DEFAULT_TOKEN_HEADER).toLowerCase(),
+    responseTokenHeader: headerName(options.responseTokenHeader, 'responseTokenHeader', DEFAULT_RESPONSE_TOKEN_HEADER),
   };
   if (resolved.keyRing.weak) {
     if (resolved.encryptData) fail(`secret: encryptData derives its key from the first secret, which is weak; use a strong one: ${GENERATE}`);
@@ -277,6 +304,14 @@ export function keptKeys(value: unknown, name: string): boolean | readonly strin
   if (value === undefined || typeof value === 'boolean') return value;
   if (Array.isArray(value) && value.every((key) => typeof key === 'string')) return Object.freeze([...(value as string[])]);
   fail(`${name} must be true, false or a list of data keys such as ['cart']`);
+}
+
+/** A header name option: `fallback` when absent. */
+function headerName(value: unknown, name: string, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (!isHeaderName(value)) fail(`${name} must be a header name such as ${JSON.stringify(fallback)} (letters, digits and !#$%&'*+.^_\`|~-)`);
+  if (name === 'tokenHeader' && ['cookie', 'set-cookie', 'host'].includes(value.toLowerCase())) fail(`${name} must not be ${JSON.stringify(value)}`);
+  return value;
 }
 
 function clearSiteData(value: string | false | undefined): string | false {

@@ -21,6 +21,7 @@ import { liveState, newState, type RequestState } from './request-state.js';
 import * as identity from './identity.js';
 import { isUserId, type SessionParts } from './identity.js';
 import { storeKeyOf } from './token.js';
+import { transportOf, type RequestTransport } from './transport.js';
 import * as users from './users.js';
 import type { SessionInfo } from './users.js';
 
@@ -84,6 +85,15 @@ export class RequestSession {
    */
   get id(): string {
     return this.#state.key;
+  }
+
+  /**
+   * How this request's token travels: `'cookie'`, or `'header'` (`Authorization: Bearer` or
+   * the configured `tokenHeader`; see `transport`). A header request carries no ambient
+   * credential a browser would add on its own, so CSRF guards let it through.
+   */
+  get transport(): RequestTransport {
+    return transportOf(this.#ctx.options, this.#request);
   }
 
   /** The short HMAC reference used in events and logs. */

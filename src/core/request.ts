@@ -4,6 +4,7 @@
  */
 import type { SessionMeta } from '../store/types.js';
 import type { ResolvedCookieOptions } from './cookie.js';
+import type { Transport } from './transport.js';
 
 /** What the engine needs to know about a request. Adapters fill it in. */
 export interface RequestInfo {
@@ -31,6 +32,15 @@ export interface RequestInfo {
    * `Host` header.
    */
   localhost?: boolean | undefined;
+  /**
+   * Every value of the engine's token header (`tokenHeader`, `authorization` by default), one
+   * per occurrence as it came (Node keeps only the first `Authorization` in `req.headers`:
+   * read `req.rawHeaders`), so a duplicated header is refused. Read only when the transport
+   * is `'header'` or `'both'`; adapters that leave it out support the cookie transport only.
+   */
+  tokenHeader?: string | readonly string[] | undefined;
+  /** This route's transport, when the adapter lets routes choose (see `transport`). Absent: the engine's. */
+  transport?: Transport | undefined;
 }
 
 /** The cookie attributes that apply to a request. */

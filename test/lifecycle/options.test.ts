@@ -270,6 +270,9 @@ const PASS_THROUGH: Record<string, readonly unknown[]> = {
   encryptData: [true],
   maxDataBytes: [1024, Infinity],
   userIdFrom: [(data: Readonly<Record<string, unknown>>) => data['user']],
+  transport: ['header', 'both'],
+  tokenHeader: ['x-session-token'],
+  responseTokenHeader: ['X-Session'],
 };
 /** Options that are not plain settings of `engine.options`. */
 const NOT_SETTINGS = ['secret', 'store', 'cookie', 'now', 'onEvent'];

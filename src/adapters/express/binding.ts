@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { ResolvedCookieOptions } from '../../core/cookie.js';
-import type { Engine, RequestInfo } from '../../core/engine.js';
+import type { Engine, RequestInfo, Transport } from '../../core/engine.js';
 import { isLocalhostHeader } from '../../core/request.js';
 import { TesseraError, isTesseraError } from '../../core/errors.js';
 import type { ResponseHeaders } from '../../core/headers.js';
@@ -250,6 +250,10 @@ export class ExpressRequestInfo implements RequestInfo {
   readonly path: string;
   /** This request's cookie attributes, when they depend on the request. */
   cookieOptions: ResolvedCookieOptions | undefined;
+  /** This route's transport, when the app chooses per request. */
+  transport: Transport | undefined;
+  /** The engine's token header name (lower case): read from the raw headers when first asked for. */
+  tokenHeaderName: string = 'authorization';
   readonly #req: ExpressRequest;
   readonly #proxy: boolean | undefined;
   #secure: boolean | undefined;
@@ -277,6 +281,28 @@ export class ExpressRequestInfo implements RequestInfo {
   get localhost(): boolean {
     return isLocalhostHeader(this.#req.headers.host);
   }
+
+  /**
+   * Every occurrence of the token header, from `req.rawHeaders`: Node keeps only the first
+   * `Authorization` in `req.headers`, and a duplicate must be seen to be refused.
+   */
+  get tokenHeader(): string[] | undefined {
+    return rawHeaderValues(this.#req, this.tokenHeaderName);
+  }
+}
+
+/** Every value of the header `name` (lower case) as it came, or `undefined` when absent. */
+export function rawHeaderValues(req: IncomingMessage, name: string): string[] | undefined {
+  const raw = req.rawHeaders;
+  if (!Array.isArray(raw)) {
+    const value = req.headers[name];
+    return value === undefined ? undefined : Array.isArray(value) ? value : [value];
+  }
+  let found: string[] | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (raw[i]!.length === name.length && raw[i]!.toLowerCase() === name) (found ??= []).push(raw[i + 1]!);
+  }
+  return found;
 }
 
 /** Whether the request came over HTTPS, honouring the `proxy` option as express-session does. */

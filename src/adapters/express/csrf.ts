@@ -76,6 +76,8 @@ export function createCsrf(keyOf: (req: IncomingMessage) => Buffer, options: Csr
     const verdict = originVerdict(
       {
         method: req.method ?? 'GET',
+        // A session token from a header is no ambient credential: nothing to forge.
+        transport: isSafe(req.method) ? undefined : req.tessera!.transport,
         secFetchSite: single(req.headers['sec-fetch-site']),
         origin: single(req.headers.origin),
         ownOrigin: ownOrigin(req),
@@ -128,6 +130,11 @@ function visitorValue(req: CsrfRequest, res: ServerResponse): string {
   res.setHeader('Cache-Control', 'no-store');
   holder[ISSUED] = value;
   return value;
+}
+
+/** Methods the origin check always allows (RFC 9110 §9.2.1): no session needed to decide. */
+function isSafe(method: string | undefined): boolean {
+  return method === 'GET' || method === 'HEAD' || method === 'OPTIONS' || method === 'TRACE';
 }
 
 function single(value: string | string[] | undefined): string | undefined {

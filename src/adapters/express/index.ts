@@ -203,13 +203,15 @@ function session(options: ExpressSessionOptions): SessionMiddleware {
       const path = pathOf(req);
       info = new ExpressRequestInfo(req, path, mapped.adapter.proxy);
       info.cookieOptions = mapped.cookieFor?.(req, info.secure);
+      info.tokenHeaderName = context.engine.options.tokenHeader;
+      info.transport = mapped.transportFor?.(req);
       if (!path.startsWith((info.cookieOptions ?? context.engine.options.cookie).path)) return void next();
     } catch (error) {
       return void next(error);
     }
     if (!context.engine.hasCookie(info)) fromCookieParser(req, info, context.engine);
     warnings.check(req, info, context.engine);
-    if (context.engine.hasCookie(info)) return loadThenAttach(req, res, context, info, next);
+    if (context.engine.hasCredential(info)) return loadThenAttach(req, res, context, info, next);
     // Without a session cookie there is nothing to look up: the session is made on first use.
     attach(req, res, context, info, undefined, next);
     next();

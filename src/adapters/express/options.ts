@@ -12,6 +12,7 @@ import { TesseraError } from '../../core/errors.js';
 import { checkNames } from '../../core/option-checks.js';
 import { OPTION_NAMES, type SessionOptions } from '../../core/options.js';
 import { storeProblem } from '../../core/store-check.js';
+import type { Transport } from '../../core/transport.js';
 import type { ExpressSessionStore } from '../../store/legacy.js';
 import type { Store as TesseraStore } from '../../store/types.js';
 import type { CookieInit } from './cookie.js';
@@ -26,7 +27,14 @@ export type ExpressCookieOptions = Omit<CookieInit, 'sameSite'> & {
 };
 
 /** Options of `session()`: express-session's, plus every tessera option. Durations in ms. */
-export interface ExpressSessionOptions extends Omit<SessionOptions, 'store' | 'cookie' | 'secret'> {
+export interface ExpressSessionOptions extends Omit<SessionOptions, 'store' | 'cookie' | 'secret' | 'transport'> {
+  /**
+   * Where session tokens travel (see the core's `transport`): `'cookie'`, `'header'`
+   * (`Authorization: Bearer`, or `tokenHeader`) or `'both'` (the header wins), or a function of
+   * the request choosing per route, e.g. `(req) => (req.path.startsWith('/api/') ? 'header' :
+   * 'cookie')`. It runs before routing, so it sees the original URL. @default 'cookie'
+   */
+  transport?: Transport | ((req: IncomingMessage) => Transport);
   /**
    * Secret(s) signing the cookie (see the core's `secret`). Left out, the first request's
    * `req.secret` is used (cookie-parser sets it), as express-session does.
@@ -97,6 +105,8 @@ export interface MappedOptions {
    * `sameSite: 'auto'`); `undefined` when the engine's options hold for every request.
    */
   cookieFor: ((req: IncomingMessage, secure: boolean) => ResolvedCookieOptions) | undefined;
+  /** The transport of one request, when `transport` is a function; `undefined` otherwise. */
+  transportFor: ((req: IncomingMessage) => Transport) | undefined;
 }
 
 /** Map express-session style options to tessera's (checking names and express-only values). */
@@ -105,7 +115,11 @@ export function mapOptions(options: ExpressSessionOptions): MappedOptions {
     throw new TesseraError('INVALID_OPTION', 'session(options): an options object is required');
   }
   checkNames(options, [...OPTION_NAMES.filter((n) => n !== 'store' && n !== 'cookie' && n !== 'secret'), ...EXPRESS_NAMES], 'session');
-  const { name: givenName, key, cookie: given = {}, genid, resave, proxy, store, unset, migrateFrom, saveErrors, storeErrorStatus, ...core } = options;
+  const { name: givenName, key, cookie: given = {}, genid, resave, proxy, store, unset, migrateFrom, saveErrors, storeErrorStatus, transport, ...rest } = options;
+  const core: Omit<SessionOptions, 'store' | 'cookie' | 'secret'> & { secret?: SessionOptions['secret'] | undefined } = {
+    ...rest,
+    ...(transport !== undefined && { transport: typeof transport === 'function' ? 'both' : transport }),
+  };
   // As express-session: these are checked before anything else, with its words.
   if (genid !== undefined && typeof genid !== 'function') throw new TesseraError('INVALID_OPTION', 'genid option must be a function');
   if (unset !== undefined && unset !== 'keep' && unset !== 'destroy') {
@@ -154,6 +168,18 @@ export function mapOptions(options: ExpressSessionOptions): MappedOptions {
     adapter: { resave: resave ?? false, unset: unset ?? 'keep', proxy, saveErrors: saveErrors ?? 'after-response', errorStatus: storeErrorStatus ?? 503 },
     derived,
     cookieFor: typeof given === 'function' ? perRequestCookie(given, name) : init.sameSite === 'auto' ? autoSameSite(resolveCookieOptions(cookie)) : undefined,
+    transportFor: typeof transport === 'function' ? checkedTransport(transport) : undefined,
+  };
+}
+
+/** A transport function whose every answer is checked: anything else is `INVALID_OPTION`. */
+function checkedTransport(fn: (req: IncomingMessage) => Transport): (req: IncomingMessage) => Transport {
+  return (req) => {
+    const chosen = fn(req);
+    if (chosen !== 'cookie' && chosen !== 'header' && chosen !== 'both') {
+      throw new TesseraError('INVALID_OPTION', "the transport function must return 'cookie', 'header' or 'both'");
+    }
+    return chosen;
   };
 }
 
