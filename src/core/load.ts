@@ -15,6 +15,7 @@ import { metaOf, type RequestInfo } from './request.js';
 import { matchToken, rotationStep, tokensOf } from './rotation.js';
 import { storeKeyOf, tokenHashOf, type Identity } from './token.js';
 import { readSessionToken, transportOf } from './transport.js';
+import { claimsFamily } from './families.js';
 
 /** What to do about the cookie a request brought, when it gives no live session. */
 export type StaleCookie =
@@ -99,6 +100,11 @@ async function loadRecord(ctx: SessionContext, request: RequestInfo, key: string
   if (record === null) {
     ctx.emit('stale_cookie', request, ref(), null);
     return staleBecause(endedSessionsOf(ctx).recall(key, ctx.options.now()));
+  }
+  // A refresh-token family opens only through `tessera/tokens`, never as a session.
+  if (claimsFamily(record)) {
+    ctx.emit('stale_cookie', request, ref(), null);
+    return STALE;
   }
   const now = ctx.options.now();
   const expired = expiryReason(record, ctx.options, now);

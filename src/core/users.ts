@@ -6,6 +6,7 @@
 import type { UserSessionEntry } from '../store/types.js';
 import type { SessionContext } from './context.js';
 import { TesseraError } from './errors.js';
+import { familyOf, timeoutsOf } from './families.js';
 import { expiryReason } from './policy.js';
 import type { RequestInfo } from './request.js';
 
@@ -29,6 +30,13 @@ export interface SessionInfo {
   userAgent: string | undefined;
   /** IP at creation. */
   ip: string | undefined;
+  /**
+   * `'session'` for a cookie or header session, `'tokens'` for a refresh-token family of
+   * `tessera/tokens` (an API or mobile client).
+   */
+  kind: 'session' | 'tokens';
+  /** What the app said the client is when it issued the tokens (`'iPhone 15'`), if it did. */
+  device: string | undefined;
 }
 
 /** Why sessions of a user were ended together. */
@@ -38,7 +46,7 @@ export type RevokeReason = 'sign_out_everywhere' | 'sign_out_others' | 'admin';
 export async function liveSessions(ctx: SessionContext, userId: string, request: RequestInfo | undefined): Promise<UserSessionEntry[]> {
   const entries = await ctx.gateway.listUser(userId, request);
   const now = ctx.options.now();
-  return entries.filter((entry) => entry.record.userId === userId && expiryReason(entry.record, ctx.options, now) === null);
+  return entries.filter((entry) => entry.record.userId === userId && expiryReason(entry.record, timeoutsOf(entry.record, ctx.options), now) === null);
 }
 
 /** The sessions of a user for a list, the one under `currentKey` marked. */
@@ -58,6 +66,8 @@ function describe(ctx: SessionContext, entry: UserSessionEntry, current: boolean
     expiresAt: record.expiresAt,
     userAgent: record.meta.userAgent,
     ip: record.meta.ip,
+    kind: familyOf(record) === undefined ? 'session' : 'tokens',
+    device: familyOf(record)?.device,
   };
 }
 

@@ -1,0 +1,11 @@
+/**
+ * `tessera/tokens`: short-lived access tokens and rotating refresh tokens with theft
+ * detection, for API, mobile and desktop clients, on the same store, key ring and events as
+ * the sessions (see the README's "API and mobile clients").
+ * @module
+ */
+export { createTokens, Tokens } from './tokens.js';
+export type { AccessGrant, IssueMeta, RefreshFailure, RefreshResult, TokenPair, TokenRequest } from './tokens.js';
+export type { TokenOptions } from './options.js';
+export { refreshEndpoint, requireAccessToken } from './express.js';
+export type { AccessSession } from './express.js';
