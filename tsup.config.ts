@@ -17,6 +17,7 @@ export default defineConfig({
     'stores/redis': 'src/store/redis.ts',
     logging: 'src/logging.ts',
     testing: 'src/testing/index.ts',
+    tokens: 'src/tokens/index.ts',
     // The browser kit: no Node API and no import from the rest (its size is checked in scripts/check-package.mjs).
     browser: 'src/browser/index.ts',
   },

@@ -58,7 +58,7 @@ for (const name of ['Store', 'MemoryStore', 'Cookie', 'idGenerator', 'fastifySes
 }
 const { default: esmPlugin } = await import(`${pkg.name}/fastify`);
 check(typeof esmPlugin === 'function' && typeof esmPlugin.MemoryStore === 'function', "import session from 'tessera/fastify' is not the plugin function");
-for (const [subpath, factory] of [['web', 'createWebSessions'], ['hono', 'honoSessions'], ['koa', 'koaSessions'], ['next', 'nextSessions']]) {
+for (const [subpath, factory] of [['web', 'createWebSessions'], ['hono', 'honoSessions'], ['koa', 'koaSessions'], ['next', 'nextSessions'], ['tokens', 'createTokens']]) {
   check(typeof (await import(`${pkg.name}/${subpath}`))[factory] === 'function', `import { ${factory} } from 'tessera/${subpath}' is not a function`);
   check(typeof require(`${pkg.name}/${subpath}`)[factory] === 'function', `require('tessera/${subpath}').${factory} is not a function`);
 }
