@@ -126,6 +126,18 @@ describe.each(found.kinds)('tokens on $name', (kind) => {
     expect(pairOf(next).refreshToken).not.toBe(pairOf(retried).refreshToken);
   });
 
+  it('gives every one of parallel refreshes with one token the same pair, and detects no theft', async () => {
+    const first = await api.login('tabs');
+    const before = reuses();
+    for (const token of [first.refreshToken, undefined]) {
+      const start = token ?? pairOf(await api.refresh(first.refreshToken)).refreshToken;
+      const replies = await Promise.all(Array.from({ length: 8 }, () => api.refresh(start)));
+      expect(replies.map((reply) => reply.status)).toEqual(Array(8).fill(200));
+      expect(new Set(replies.map((reply) => pairOf(reply).refreshToken)).size).toBe(1);
+    }
+    expect(reuses() - before).toBe(0);
+  });
+
   it('treats a lost response retried after the retry window as a replay', async () => {
     const first = await api.login('late-user');
     const before = reuses();
