@@ -9,3 +9,7 @@ export type { AccessGrant, IssueMeta, RefreshFailure, RefreshResult, TokenPair, 
 export type { TokenOptions } from './options.js';
 export { refreshEndpoint, requireAccessToken } from './express.js';
 export type { AccessSession } from './express.js';
+// The client half, for Node clients for now. It imports nothing, so a `tessera/client` subpath
+// (an entry for src/tokens/client.ts) can serve browsers and React Native without node:crypto.
+export { createTokenClient, memoryStorage } from './client.js';
+export type { StoredTokens, TokenClient, TokenClientOptions, TokenStorage } from './client.js';
