@@ -169,6 +169,13 @@ describe('header transport rules', () => {
     expect(userOf(await h.call('GET', '/whoami', bearer(token)))).toBeNull();
   });
 
+  it('hands a header client its token over plain HTTP, where a Secure cookie could not go', async () => {
+    const h = await harness(memory.open, { transport: 'header', cookie: { secure: true } });
+    const token = tokenOf(await h.call('POST', '/signin/gil'));
+    expect(token).toBeDefined();
+    expect(userOf(await h.call('GET', '/whoami', bearer(token!)))).toBe('gil');
+  });
+
   it('never reads a token from the URL', async () => {
     const h = await harness(memory.open, { transport: 'header' });
     const token = tokenOf(await h.call('POST', '/signin/dave'))!;

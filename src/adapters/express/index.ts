@@ -10,6 +10,7 @@ import { TesseraError } from '../../core/errors.js';
 import type { SecretInput } from '../../core/keyring.js';
 import type { RequestSession } from '../../core/request-session.js';
 import { isLoopbackAddress, isLoopbackHostHeader } from '../../core/request.js';
+import { transportOf } from '../../core/transport.js';
 import type { ExpressSessionStore } from '../../store/legacy.js';
 import { MemoryStore as TesseraMemoryStore } from '../../store/memory.js';
 import type { Store as TesseraStore } from '../../store/types.js';
@@ -210,7 +211,8 @@ function session(options: ExpressSessionOptions): SessionMiddleware {
       return void next(error);
     }
     if (!context.engine.hasCookie(info)) fromCookieParser(req, info, context.engine);
-    warnings.check(req, info, context.engine);
+    // A header client gets no cookie, so a Secure cookie withheld over HTTP is nothing to warn about.
+    if (transportOf(context.engine.options, info) === 'cookie') warnings.check(req, info, context.engine);
     if (context.engine.hasCredential(info)) return loadThenAttach(req, res, context, info, next);
     // Without a session cookie there is nothing to look up: the session is made on first use.
     attach(req, res, context, info, undefined, next);
