@@ -27,6 +27,8 @@ import { matchToken, rotationStep, tokensOf } from '../core/rotation.js';
 import { newIdentity, storeKeyOf, tokenHashOf, type Identity } from '../core/token.js';
 import { isUserId } from '../core/identity.js';
 import { TesseraError } from '../core/errors.js';
+import { withUserLock } from '../core/user-lock.js';
+import { makeRoomFor } from '../core/users.js';
 import type { SessionRecord } from '../store/types.js';
 import { accessRef, formatAccess, formatRefresh, parseAccess, parseRefresh } from './format.js';
 import { resolveTokenOptions, type ResolvedTokenOptions, type TokenOptions } from './options.js';
@@ -105,7 +107,9 @@ export class Tokens {
 
   /**
    * Start a family for a user who just proved who they are: a refresh token and a first
-   * access token. @throws TesseraError `INVALID_OPTION` for a bad user id; `STORE_UNAVAILABLE`.
+   * access token. It counts against `maxSessionsPerUser` as a sign-in does.
+   * @throws TesseraError `INVALID_OPTION` for a bad user id; `SESSION_LIMIT` under the `reject`
+   * policy; `STORE_UNAVAILABLE`.
    */
   async issue(userId: string, meta: IssueMeta = {}, request?: TokenRequest): Promise<TokenPair> {
     if (!isUserId(userId)) throw new TesseraError('INVALID_OPTION', 'issue: userId must be a non-empty string of at most 256 characters');
@@ -127,7 +131,15 @@ export class Tokens {
       tokens: { current: tokenHashOf(identity.token), issuedAt: now },
     };
     const info = infoOf(request);
-    if (!(await ctx.gateway.write(key, record, null, info))) throw new TesseraError('WRITE_CONFLICT', 'A new token family collided with an existing session');
+    const create = async (): Promise<void> => {
+      if (!(await ctx.gateway.write(key, record, null, info))) throw new TesseraError('WRITE_CONFLICT', 'A new token family collided with an existing session');
+    };
+    // A family counts against `maxSessionsPerUser` like any session, enforced as a sign-in does.
+    if (ctx.options.maxSessionsPerUser === Infinity) await create();
+    else await withUserLock(ctx, info, userId, async () => {
+      await makeRoomFor(ctx, userId, info, null);
+      await create();
+    });
     ctx.emit('created', info, ctx.reference(key), userId);
     ctx.emit('authenticated', info, ctx.reference(key), userId);
     return this.#pair(record, identity, now);

@@ -56,6 +56,17 @@ describe('tokens across a key rotation', () => {
     expect(await tokens.verifyAccess(pair.accessToken)).toBeNull();
   });
 
+  it('counts a family against maxSessionsPerUser: the oldest goes, or the issue is refused', async () => {
+    const evicting = createTokens(createSessions({ secret: OLD, store, now: clock.now, maxSessionsPerUser: 1 }));
+    const first = await evicting.issue('ola');
+    clock.advance(1);
+    const second = await evicting.issue('ola');
+    expect(await evicting.verifyAccess(first.accessToken)).toBeNull();
+    expect(await evicting.verifyAccess(second.accessToken)).toMatchObject({ userId: 'ola' });
+    const rejecting = createTokens(createSessions({ secret: OLD, store, now: clock.now, maxSessionsPerUser: 1, sessionLimitPolicy: 'reject' }));
+    await expect(rejecting.issue('ola')).rejects.toMatchObject({ code: 'SESSION_LIMIT' });
+  });
+
   it('refuses options that cannot be meant', () => {
     const engine = createSessions({ secret: OLD, store, now: clock.now });
     expect(() => createTokens(engine, { accessLifetime: 900 })).toThrow(/accessLifetime must be a number of milliseconds/);
