@@ -31,6 +31,7 @@ import { Cookie, type CookieInit } from './cookie.js';
 import { mapOptions, type FastifyCookieOptions, type FastifySessionOptions } from './options.js';
 import type { SessionMethods } from './session-object.js';
 import { MemoryStore, Store, idGenerator } from './store.js';
+import { requireCookieTransport } from '../cookie-transport.js';
 
 declare module 'fastify' {
   /** Your session data, typed: `declare module 'fastify' { interface Session { views: number } }`, as with @fastify/session. */
@@ -114,6 +115,7 @@ const plugin = function tesseraSession(fastify: FastifyInstance, options: Fastif
       { ...mapped.engine, now, store: setup.store },
       { ...(setup.legacy && { legacy: setup.legacy }), hints: { derived: mapped.derived } },
     );
+    requireCookieTransport(engine, 'tessera/fastify');
     sessionStore = given;
     context = { engine, cookieName: mapped.cookieName, cookiePrefix: mapped.cookiePrefix, storeErrorStatus: mapped.storeErrorStatus, variants: mapped.variants, settings: { rolling: engine.options.rolling }, saveUninitialized: mapped.saveUninitialized };
   } catch (error) {

@@ -30,6 +30,7 @@ import { RequestBinding } from '../web/binding.js';
 import { CsrfGuard, type CsrfOptions } from '../web/csrf.js';
 import { guardRawResponse } from '../web/raw-response.js';
 import { createKoaSession, type KoaSessionHost, type KoaSessionMethods, type KoaSessionObject } from './session-object.js';
+import { requireCookieTransport } from '../cookie-transport.js';
 
 export type { CsrfOptions, KoaSessionMethods, KoaSessionObject };
 
@@ -195,6 +196,7 @@ export function koaSessions(options: KoaSessionOptions): KoaSessions {
     throw new TesseraError('INVALID_OPTION', 'storeErrorStatus must be an HTTP error status (400-599)');
   }
   const engine = createSessions(core);
+  requireCookieTransport(engine, 'tessera/koa');
   const settings = { rolling: engine.options.rolling };
   const middleware: Middleware = async function tesseraSession(ctx, next) {
     const info = requestInfoOf(ctx);

@@ -19,6 +19,7 @@ import type { RequestSession } from '../../core/request-session.js';
 import { RequestBinding } from './binding.js';
 import { CsrfGuard, type CsrfFacts, type CsrfOptions } from './csrf.js';
 import { requestInfoOf, withHeaders, type RequestContext, type WebRequestOptions } from './headers.js';
+import { requireCookieTransport } from '../cookie-transport.js';
 
 export type { CsrfOptions, RequestContext, WebRequestOptions };
 export { applyHeaders, withHeaders } from './headers.js';
@@ -98,6 +99,7 @@ export function createWebSessions(options: WebSessionOptions): WebSessions {
 
 /** Web sessions over an existing engine (the Hono and Next helpers share one this way). */
 export function webSessionsOf(engine: Engine, reading: WebRequestOptions = {}): WebSessions {
+  requireCookieTransport(engine, 'tessera/web (and tessera/hono, tessera/next on it)');
   const settings = { rolling: engine.options.rolling };
   const guards = new Map<string, CsrfGuard>();
   let defaultGuard: CsrfGuard | undefined;
