@@ -63,6 +63,14 @@ for (const [subpath, factory] of [['web', 'createWebSessions'], ['hono', 'honoSe
   check(typeof require(`${pkg.name}/${subpath}`)[factory] === 'function', `require('tessera/${subpath}').${factory} is not a function`);
 }
 
+// tessera/client runs in browsers and React Native: it must import nothing (no Node built-in).
+for (const [build, file] of [['ESM', 'client.js'], ['CJS', 'client.cjs']]) {
+  const source = readFileSync(new URL(`../dist/${file}`, import.meta.url), 'utf8');
+  check(!/\brequire\(|\bfrom\s*["']|\bimport\s*\(/.test(source), `tessera/client (${build}) must import nothing (no Node built-in, no dependency, no shared chunk)`);
+}
+check(typeof (await import(`${pkg.name}/client`)).createTokenClient === 'function', "import { createTokenClient } from 'tessera/client' is not a function");
+check(typeof require(`${pkg.name}/client`).createTokenClient === 'function', "require('tessera/client').createTokenClient is not a function");
+
 // The conformance suite third-party stores run: loading it must not need a test runner.
 const { runStoreConformance: esmConformance } = await import(`${pkg.name}/testing`);
 const { runStoreConformance: cjsConformance } = require(`${pkg.name}/testing`);

@@ -9,7 +9,6 @@ export type { AccessGrant, IssueMeta, RefreshFailure, RefreshResult, TokenPair, 
 export type { TokenOptions } from './options.js';
 export { refreshEndpoint, requireAccessToken } from './express.js';
 export type { AccessSession } from './express.js';
-// The client half, for Node clients for now. It imports nothing, so a `tessera/client` subpath
-// (an entry for src/tokens/client.ts) can serve browsers and React Native without node:crypto.
-export { createTokenClient, memoryStorage } from './client.js';
+// The client half is `tessera/client` (src/tokens/client.ts): it imports nothing, so browsers
+// and React Native load it without this module's node:crypto. Only its types are repeated here.
 export type { StoredTokens, TokenClient, TokenClientOptions, TokenStorage } from './client.js';
