@@ -17,6 +17,7 @@ import { readCookie } from '../../core/cookie-reader.js';
 import { csrfToken, originVerdict, verifyCsrfToken, type OriginPolicy } from '../../core/csrf.js';
 import { TesseraError } from '../../core/errors.js';
 import type { RequestSession } from '../../core/request-session.js';
+import type { RequestTransport } from '../../core/transport.js';
 
 /** Options of the CSRF guard of `tessera/fastify`, `tessera/koa`, `tessera/web` and `tessera/hono`. */
 export interface CsrfOptions extends OriginPolicy {
@@ -42,6 +43,8 @@ export interface CsrfFacts {
   secure: boolean;
   /** The token in the parsed form body, if the adapter has one (it is never parsed here). */
   formField(name: string): unknown;
+  /** How the session travels on this request: a header request carries no ambient credential. */
+  transport?: RequestTransport | undefined;
 }
 
 /** The cookie of a visitor's double-submit value: `__Host-` over HTTPS, plain over HTTP. */
@@ -79,7 +82,7 @@ export class CsrfGuard {
    */
   check(facts: CsrfFacts, session: () => RequestSession): TesseraError | undefined {
     const verdict = originVerdict(
-      { method: facts.method, secFetchSite: facts.header('sec-fetch-site'), origin: facts.header('origin'), ownOrigin: facts.ownOrigin },
+      { method: facts.method, secFetchSite: facts.header('sec-fetch-site'), origin: facts.header('origin'), ownOrigin: facts.ownOrigin, transport: facts.transport },
       this.#policy,
     );
     if (verdict === 'allow' || (verdict === 'unknown' && !this.#requireToken)) return undefined;

@@ -19,7 +19,7 @@ import type { RequestSession } from '../../core/request-session.js';
 import { RequestBinding } from './binding.js';
 import { CsrfGuard, type CsrfFacts, type CsrfOptions } from './csrf.js';
 import { requestInfoOf, withHeaders, type RequestContext, type WebRequestOptions } from './headers.js';
-import { requireCookieTransport } from '../cookie-transport.js';
+import { transportOf, type RequestTransport } from '../../core/transport.js';
 
 export type { CsrfOptions, RequestContext, WebRequestOptions };
 export { applyHeaders, withHeaders } from './headers.js';
@@ -99,7 +99,6 @@ export function createWebSessions(options: WebSessionOptions): WebSessions {
 
 /** Web sessions over an existing engine (the Hono and Next helpers share one this way). */
 export function webSessionsOf(engine: Engine, reading: WebRequestOptions = {}): WebSessions {
-  requireCookieTransport(engine, 'tessera/web (and tessera/hono, tessera/next on it)');
   const settings = { rolling: engine.options.rolling };
   const guards = new Map<string, CsrfGuard>();
   let defaultGuard: CsrfGuard | undefined;
@@ -112,9 +111,9 @@ export function webSessionsOf(engine: Engine, reading: WebRequestOptions = {}): 
     return guard;
   };
   const load = async (request: Request, context?: RequestContext): Promise<WebSession> => {
-    const info = requestInfoOf(request, reading, context);
-    const binding = new RequestBinding(engine, info, settings, engine.hasCookie(info) ? await engine.load(info) : undefined);
-    return new BoundWebSession(binding, request, info.secure, guardFor());
+    const info = requestInfoOf(request, reading, context, engine.options.tokenHeader.toLowerCase());
+    const binding = new RequestBinding(engine, info, settings, engine.hasCredential(info) ? await engine.load(info) : undefined);
+    return new BoundWebSession(binding, request, info.secure, guardFor(), transportOf(engine.options, info));
   };
   return {
     engine,
@@ -132,7 +131,8 @@ export function webSessionsOf(engine: Engine, reading: WebRequestOptions = {}): 
     },
     async csrf(request, ws, options) {
       const form = await formOf(request);
-      return guardFor(options).check(factsOf(request, ws instanceof BoundWebSession ? ws.secure : false, form), () => ws.session);
+      const bound = ws instanceof BoundWebSession ? ws : undefined;
+      return guardFor(options).check(factsOf(request, bound?.secure ?? false, form, bound?.transport), () => ws.session);
     },
   };
 }
@@ -146,12 +146,15 @@ class BoundWebSession implements WebSession {
   /** Made on the first `csrfToken()`: most requests never ask for one. */
   #token: (() => string) | undefined;
   readonly secure: boolean;
+  /** Whether the session came (or goes) in the cookie or in the token header. */
+  readonly transport: RequestTransport;
 
-  constructor(binding: RequestBinding, request: Request, secure: boolean, guard: CsrfGuard) {
+  constructor(binding: RequestBinding, request: Request, secure: boolean, guard: CsrfGuard, transport: RequestTransport) {
     this.#binding = binding;
     this.#request = request;
     this.#guard = guard;
     this.secure = secure;
+    this.transport = transport;
   }
 
   get session(): RequestSession {
@@ -173,7 +176,7 @@ class BoundWebSession implements WebSession {
 
   csrfToken(): string {
     const binding = this.#binding;
-    this.#token ??= this.#guard.tokens(factsOf(this.#request, this.secure, undefined), () => binding.session, (line) => {
+    this.#token ??= this.#guard.tokens(factsOf(this.#request, this.secure, undefined, this.transport), () => binding.session, (line) => {
       if (!binding.open) throw new Error('csrfToken(): call it before the response is committed, so its cookie can be set');
       this.#cookies.push(line);
     });
@@ -182,9 +185,10 @@ class BoundWebSession implements WebSession {
 }
 
 /** The CSRF facts of a Web request (`form` when its body was parsed for the token). */
-function factsOf(request: Request, secure: boolean, form: FormData | undefined): CsrfFacts {
+function factsOf(request: Request, secure: boolean, form: FormData | undefined, transport: RequestTransport | undefined): CsrfFacts {
   const url = new URL(request.url);
   return {
+    transport,
     method: request.method,
     header: (name) => request.headers.get(name) ?? undefined,
     ownOrigin: `${secure ? 'https:' : url.protocol}//${request.headers.get('host') ?? url.host}`,

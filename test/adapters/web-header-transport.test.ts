@@ -1,0 +1,110 @@
+/**
+ * The header transport through tessera/web over real HTTP (served by @hono/node-server's Node
+ * adapter, as the conformance suite serves it), and through tessera/hono, which builds on it:
+ * the token in `Authorization: Bearer`, new tokens in `Tessera-Session`, the CSRF guard letting
+ * a header request through, and a duplicated header giving no session and no error.
+ */
+import type { Server } from 'node:http';
+import { createAdaptorServer } from '@hono/node-server';
+import { Hono } from 'hono';
+import { afterEach, describe, expect, it } from 'vitest';
+import { honoSessions, type SessionVariables } from '../../src/adapters/hono/index.js';
+import { createWebSessions } from '../../src/adapters/web/index.js';
+import { MemoryStore } from '../../src/store/memory.js';
+import { frozenClock } from '../helpers/clock.js';
+import { listenOn, send } from './conformance/client.js';
+
+const SECRET = 'web-header-transport-secret-0123456789abcdefg';
+const running: Array<{ close(): Promise<void> }> = [];
+afterEach(async () => {
+  for (const app of running.splice(0)) await app.close();
+});
+
+async function webApp(transport: 'header' | 'both' = 'header'): Promise<string> {
+  const clock = frozenClock();
+  const sessions = createWebSessions({ secret: SECRET, store: new MemoryStore({ now: clock.now, sweepIntervalMs: 0 }), now: clock.now, transport, cookie: { secure: false } });
+  const whoami = sessions.withSession(async (_request, session) => Response.json({ user: session.userId, transport: session.transport }));
+  const signIn = sessions.withSession(async (request, session) => {
+    await session.signIn(new URL(request.url).searchParams.get('user') ?? 'ann');
+    return Response.json({ ok: true });
+  });
+  const signOut = sessions.withSession(async (_request, session) => {
+    await session.signOut();
+    return Response.json({ ok: true });
+  });
+  const guarded = async (request: Request): Promise<Response> => {
+    const ws = await sessions.load(request);
+    const refused = await sessions.csrf(request, ws);
+    if (refused !== undefined) return Response.json({ error: (refused as { code?: string }).code }, { status: 403 });
+    return ws.commit(Response.json({ accepted: true, user: ws.session.userId }));
+  };
+  const routes: Record<string, (request: Request) => Promise<Response>> = { 'GET /whoami': whoami, 'POST /signin': signIn, 'POST /signout': signOut, 'POST /form': guarded };
+  const fetch = (request: Request): Promise<Response> | Response =>
+    routes[`${request.method} ${new URL(request.url).pathname}`]?.(request) ?? new Response('not found', { status: 404 });
+  const app = await listenOn(createAdaptorServer({ fetch }) as Server);
+  running.push(app);
+  return app.url;
+}
+
+async function honoApp(): Promise<string> {
+  const sessions = honoSessions({ secret: SECRET, store: new MemoryStore({ sweepIntervalMs: 0 }), transport: 'header', cookie: { secure: false } });
+  const app = new Hono<{ Variables: SessionVariables }>();
+  app.use(sessions.middleware);
+  app.get('/whoami', (c) => c.json({ user: c.get('session').userId, transport: c.get('session').transport }));
+  app.post('/signin', async (c) => {
+    await c.get('session').signIn(c.req.query('user') ?? 'ann');
+    return c.json({ ok: true });
+  });
+  const server = await listenOn(createAdaptorServer({ fetch: app.fetch }) as Server);
+  running.push(server);
+  return server.url;
+}
+
+const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
+
+describe.each([
+  ['tessera/web', webApp],
+  ['tessera/hono', honoApp],
+])('header transport through %s', (_name, start) => {
+  it('hands the token out in Tessera-Session, sets no cookie, and reads it back from Authorization: Bearer', async () => {
+    const url = await start();
+    const signIn = await send(url, 'POST', '/signin?user=ann');
+    const token = signIn.headers['tessera-session'];
+    expect(typeof token).toBe('string');
+    expect(token).not.toBe('');
+    expect(signIn.headers['set-cookie']).toBeUndefined();
+    const read = await send(url, 'GET', '/whoami', bearer(String(token)));
+    expect(read.json).toEqual({ user: 'ann', transport: 'header' });
+    expect((await send(url, 'GET', '/whoami')).json).toMatchObject({ user: null });
+  });
+
+  it('gives no session, and no error, for a duplicated or malformed Authorization header', async () => {
+    const url = await start();
+    const token = String((await send(url, 'POST', '/signin?user=ann')).headers['tessera-session']);
+    for (const header of [`Bearer ${token}, Bearer ${token}`, 'Bearer', `Bearer ${token.slice(0, -2)}`]) {
+      const read = await send(url, 'GET', '/whoami', { authorization: header });
+      expect(read.status, header).toBe(200);
+      expect(read.json, header).toMatchObject({ user: null });
+    }
+  });
+});
+
+describe('header transport through tessera/web', () => {
+  it("with transport 'both', lets a cross-site POST carrying the token header through the CSRF guard, and refuses it without", async () => {
+    const url = await webApp('both');
+    // A header client's first request: the token header decides 'both', so sign in with one that opens nothing yet.
+    const token = String((await send(url, 'POST', '/signin?user=ann', bearer('x.y'))).headers['tessera-session']);
+    expect(token).toMatch(/\./);
+    const crossSite = { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' };
+    expect((await send(url, 'POST', '/form', { ...crossSite, ...bearer(token) })).json).toEqual({ accepted: true, user: 'ann' });
+    expect((await send(url, 'POST', '/form', crossSite)).status).toBe(403);
+  });
+
+  it('answers a sign-out with an empty Tessera-Session, after which the old token opens nothing', async () => {
+    const url = await webApp();
+    const token = String((await send(url, 'POST', '/signin?user=ann')).headers['tessera-session']);
+    const out = await send(url, 'POST', '/signout', bearer(token));
+    expect(out.headers['tessera-session']).toBe('');
+    expect((await send(url, 'GET', '/whoami', bearer(token))).json).toMatchObject({ user: null });
+  });
+});
