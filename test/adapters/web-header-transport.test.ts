@@ -1,14 +1,17 @@
 /**
  * The header transport through tessera/web over real HTTP (served by @hono/node-server's Node
- * adapter, as the conformance suite serves it), and through tessera/hono, which builds on it:
+ * adapter, as the conformance suite serves it), through tessera/hono, which builds on it, and
+ * through tessera/koa:
  * the token in `Authorization: Bearer`, new tokens in `Tessera-Session`, the CSRF guard letting
  * a header request through, and a duplicated header giving no session and no error.
  */
-import type { Server } from 'node:http';
+import http, { type Server } from 'node:http';
 import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
+import Koa from 'koa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { honoSessions, type SessionVariables } from '../../src/adapters/hono/index.js';
+import { koaSessions } from '../../src/adapters/koa/index.js';
 import { createWebSessions } from '../../src/adapters/web/index.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { frozenClock } from '../helpers/clock.js';
@@ -60,11 +63,46 @@ async function honoApp(): Promise<string> {
   return server.url;
 }
 
+async function koaApp(transport: 'header' | 'both' = 'header'): Promise<string> {
+  const sessions = koaSessions({ secret: SECRET, store: new MemoryStore({ sweepIntervalMs: 0 }), transport, cookie: { secure: false } });
+  const app = new Koa();
+  app.use(sessions.middleware);
+  const guard = sessions.csrf();
+  app.use(async (ctx, next) => {
+    if (ctx.path === '/form') {
+      try {
+        await guard(ctx, async () => undefined);
+      } catch (error) {
+        ctx.status = 403;
+        ctx.body = { error: (error as { code?: string }).code };
+        return;
+      }
+      ctx.body = { accepted: true, user: ctx.tessera.userId };
+      return;
+    }
+    await next();
+  });
+  app.use(async (ctx) => {
+    if (ctx.path === '/whoami') ctx.body = { user: ctx.tessera.userId, transport: ctx.tessera.transport };
+    else if (ctx.path === '/signin') {
+      await ctx.tessera.signIn(String(ctx.query['user'] ?? 'ann'));
+      ctx.body = { ok: true };
+    } else if (ctx.path === '/signout') {
+      await ctx.tessera.signOut();
+      ctx.body = { ok: true };
+    } else ctx.status = 404;
+  });
+  const server = await listenOn(http.createServer(app.callback()));
+  running.push(server);
+  return server.url;
+}
+
 const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
 
 describe.each([
   ['tessera/web', webApp],
   ['tessera/hono', honoApp],
+  ['tessera/koa', koaApp],
 ])('header transport through %s', (_name, start) => {
   it('hands the token out in Tessera-Session, sets no cookie, and reads it back from Authorization: Bearer', async () => {
     const url = await start();
@@ -89,9 +127,12 @@ describe.each([
   });
 });
 
-describe('header transport through tessera/web', () => {
+describe.each([
+  ['tessera/web', webApp],
+  ['tessera/koa', koaApp],
+])('header transport through %s', (_name, start) => {
   it("with transport 'both', lets a cross-site POST carrying the token header through the CSRF guard, and refuses it without", async () => {
-    const url = await webApp('both');
+    const url = await start('both');
     // A header client's first request: the token header decides 'both', so sign in with one that opens nothing yet.
     const token = String((await send(url, 'POST', '/signin?user=ann', bearer('x.y'))).headers['tessera-session']);
     expect(token).toMatch(/\./);
@@ -101,7 +142,7 @@ describe('header transport through tessera/web', () => {
   });
 
   it('answers a sign-out with an empty Tessera-Session, after which the old token opens nothing', async () => {
-    const url = await webApp();
+    const url = await start();
     const token = String((await send(url, 'POST', '/signin?user=ann')).headers['tessera-session']);
     const out = await send(url, 'POST', '/signout', bearer(token));
     expect(out.headers['tessera-session']).toBe('');

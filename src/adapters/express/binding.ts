@@ -17,6 +17,8 @@ import type { CookieInit } from './cookie.js';
 import { toHashTableMode } from './hidden-class.js';
 import type { AdapterSettings } from './options.js';
 import { createSessionObject, syncCookie, type SessionBinding, type SessionObject } from './session-object.js';
+import { rawHeaderValues } from '../node-headers.js';
+export { rawHeaderValues } from '../node-headers.js';
 
 /** What every request of one engine shares. */
 export interface MiddlewareContext {
@@ -291,19 +293,6 @@ export class ExpressRequestInfo implements RequestInfo {
   }
 }
 
-/** Every value of the header `name` (lower case) as it came, or `undefined` when absent. */
-export function rawHeaderValues(req: IncomingMessage, name: string): string[] | undefined {
-  const raw = req.rawHeaders;
-  if (!Array.isArray(raw)) {
-    const value = req.headers[name];
-    return value === undefined ? undefined : Array.isArray(value) ? value : [value];
-  }
-  let found: string[] | undefined;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    if (raw[i]!.length === name.length && raw[i]!.toLowerCase() === name) (found ??= []).push(raw[i + 1]!);
-  }
-  return found;
-}
 
 /** Whether the request came over HTTPS, honouring the `proxy` option as express-session does. */
 function isSecure(req: ExpressRequest, proxy: boolean | undefined): boolean {

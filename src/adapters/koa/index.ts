@@ -30,7 +30,8 @@ import { RequestBinding } from '../web/binding.js';
 import { CsrfGuard, type CsrfOptions } from '../web/csrf.js';
 import { guardRawResponse } from '../web/raw-response.js';
 import { createKoaSession, type KoaSessionHost, type KoaSessionMethods, type KoaSessionObject } from './session-object.js';
-import { requireCookieTransport } from '../cookie-transport.js';
+import { transportOf, type RequestTransport } from '../../core/transport.js';
+import { rawHeaderValues } from '../node-headers.js';
 
 export type { CsrfOptions, KoaSessionMethods, KoaSessionObject };
 
@@ -77,8 +78,11 @@ class KoaState implements KoaSessionHost {
   #guarded = false;
   /** `ctx.session = null` was assigned: end the session at the commit. */
   endRequested = false;
+  /** Whether the session travels in the cookie or in the token header on this request. */
+  readonly transport: RequestTransport;
 
-  constructor(ctx: Context, binding: RequestBinding, storeErrorStatus: number) {
+  constructor(ctx: Context, binding: RequestBinding, storeErrorStatus: number, transport: RequestTransport) {
+    this.transport = transport;
     this.#ctx = ctx;
     this.binding = binding;
     this.#storeErrorStatus = storeErrorStatus;
@@ -146,11 +150,15 @@ function withStatus(error: unknown, status: number): unknown {
   return error;
 }
 
-/** The engine's view of a Koa request (`ctx.secure` and `ctx.ip` follow `app.proxy`). */
-function requestInfoOf(ctx: Context): RequestInfo {
+/**
+ * The engine's view of a Koa request (`ctx.secure` and `ctx.ip` follow `app.proxy`). The token
+ * header is read from `rawHeaders`, where a duplicate shows (and is refused).
+ */
+function requestInfoOf(ctx: Context, tokenHeader: string): RequestInfo {
   const userAgent = ctx.headers['user-agent'];
   return {
     cookie: ctx.headers.cookie,
+    tokenHeader: rawHeaderValues(ctx.req, tokenHeader),
     secure: ctx.secure,
     ip: ctx.ip,
     userAgent: typeof userAgent === 'string' ? userAgent : undefined,
@@ -196,19 +204,19 @@ export function koaSessions(options: KoaSessionOptions): KoaSessions {
     throw new TesseraError('INVALID_OPTION', 'storeErrorStatus must be an HTTP error status (400-599)');
   }
   const engine = createSessions(core);
-  requireCookieTransport(engine, 'tessera/koa');
+  const tokenHeader = engine.options.tokenHeader.toLowerCase();
   const settings = { rolling: engine.options.rolling };
   const middleware: Middleware = async function tesseraSession(ctx, next) {
-    const info = requestInfoOf(ctx);
+    const info = requestInfoOf(ctx, tokenHeader);
     let loaded: RequestSession | undefined;
-    if (engine.hasCookie(info)) {
+    if (engine.hasCredential(info)) {
       try {
         loaded = await engine.load(info);
       } catch (error) {
         throw withStatus(error, storeErrorStatus);
       }
     }
-    const state = new KoaState(ctx, new RequestBinding(engine, info, settings, loaded), storeErrorStatus);
+    const state = new KoaState(ctx, new RequestBinding(engine, info, settings, loaded), storeErrorStatus, transportOf(engine.options, info));
     (ctx as StatefulContext)[STATE] = state;
     Object.defineProperty(ctx, 'session', SESSION);
     Object.defineProperty(ctx, 'tessera', TESSERA);
@@ -241,6 +249,7 @@ export function koaSessions(options: KoaSessionOptions): KoaSessions {
             header,
             ownOrigin: `${ctx.protocol}://${ctx.host}`,
             secure: ctx.secure,
+            transport: state.transport,
             formField: (name) => (typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[name] : undefined),
           },
           () => state.rs,
