@@ -1,15 +1,17 @@
 /**
  * The header transport through tessera/web over real HTTP (served by @hono/node-server's Node
  * adapter, as the conformance suite serves it), through tessera/hono, which builds on it, and
- * through tessera/koa:
+ * through tessera/koa and tessera/fastify:
  * the token in `Authorization: Bearer`, new tokens in `Tessera-Session`, the CSRF guard letting
  * a header request through, and a duplicated header giving no session and no error.
  */
 import http, { type Server } from 'node:http';
 import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
+import Fastify from 'fastify';
 import Koa from 'koa';
 import { afterEach, describe, expect, it } from 'vitest';
+import tesseraFastify from '../../src/adapters/fastify/index.js';
 import { honoSessions, type SessionVariables } from '../../src/adapters/hono/index.js';
 import { koaSessions } from '../../src/adapters/koa/index.js';
 import { createWebSessions } from '../../src/adapters/web/index.js';
@@ -97,12 +99,32 @@ async function koaApp(transport: 'header' | 'both' = 'header'): Promise<string> 
   return server.url;
 }
 
+async function fastifyApp(transport: 'header' | 'both' = 'header'): Promise<string> {
+  const app = Fastify();
+  await app.register(tesseraFastify, { secret: SECRET, store: new MemoryStore({ sweepIntervalMs: 0 }), transport, saveUninitialized: false, cookie: { secure: false } } as never);
+  app.get('/whoami', async (request) => ({ user: request.tessera.userId, transport: request.tessera.transport }));
+  app.post('/signin', async (request) => {
+    await request.tessera.signIn(String((request.query as Record<string, unknown>)['user'] ?? 'ann'));
+    return { ok: true };
+  });
+  app.post('/signout', async (request) => {
+    await request.tessera.signOut();
+    return { ok: true };
+  });
+  app.post('/form', { preHandler: app.tessera.csrf() }, async (request) => ({ accepted: true, user: request.tessera.userId }));
+  app.setErrorHandler((error, _request, reply) => reply.status((error as { status?: number }).status ?? 500).send({ error: (error as { code?: string }).code }));
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  running.push({ close: () => app.close() });
+  return url;
+}
+
 const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
 
 describe.each([
   ['tessera/web', webApp],
   ['tessera/hono', honoApp],
   ['tessera/koa', koaApp],
+  ['tessera/fastify', fastifyApp],
 ])('header transport through %s', (_name, start) => {
   it('hands the token out in Tessera-Session, sets no cookie, and reads it back from Authorization: Bearer', async () => {
     const url = await start();
@@ -130,6 +152,7 @@ describe.each([
 describe.each([
   ['tessera/web', webApp],
   ['tessera/koa', koaApp],
+  ['tessera/fastify', fastifyApp],
 ])('header transport through %s', (_name, start) => {
   it("with transport 'both', lets a cross-site POST carrying the token header through the CSRF guard, and refuses it without", async () => {
     const url = await start('both');

@@ -15,6 +15,7 @@ import { guardRawResponse } from '../web/raw-response.js';
 import { toCoreValue, toPluginValue, type CookieInit } from './cookie.js';
 import type { CookieVariants, FastifyCookieOptions } from './options.js';
 import { createSessionObject, syncCookie, type SessionHost, type SessionObject } from './session-object.js';
+import { rawHeaderValues } from '../node-headers.js';
 
 /** Where a request keeps its session state. */
 export const STATE = Symbol('tessera.fastify');
@@ -31,6 +32,8 @@ export interface Context {
    * session the app used is stored even when empty.
    */
   saveUninitialized: boolean;
+  /** The engine's `tokenHeader`, lower-case: where the header transport reads the session. */
+  tokenHeader: string;
 }
 
 export type StatefulRequest = FastifyRequest & { [STATE]: FastifyBinding | null };
@@ -184,6 +187,8 @@ export function requestInfo(context: Context, request: FastifyRequest, path: str
   const userAgent = request.headers['user-agent'];
   return {
     cookie: inert ? undefined : coreCookie(context, request.headers.cookie),
+    // From rawHeaders: Node keeps only the first Authorization line, and a duplicate must be refused.
+    tokenHeader: inert ? undefined : rawHeaderValues(request.raw, context.tokenHeader),
     secure,
     ip: request.ip,
     userAgent: typeof userAgent === 'string' ? userAgent : undefined,

@@ -31,7 +31,8 @@ import { Cookie, type CookieInit } from './cookie.js';
 import { mapOptions, type FastifyCookieOptions, type FastifySessionOptions } from './options.js';
 import type { SessionMethods } from './session-object.js';
 import { MemoryStore, Store, idGenerator } from './store.js';
-import { requireCookieTransport } from '../cookie-transport.js';
+import { transportOf } from '../../core/transport.js';
+import { rawHeaderValues } from '../node-headers.js';
 
 declare module 'fastify' {
   /** Your session data, typed: `declare module 'fastify' { interface Session { views: number } }`, as with @fastify/session. */
@@ -115,9 +116,8 @@ const plugin = function tesseraSession(fastify: FastifyInstance, options: Fastif
       { ...mapped.engine, now, store: setup.store },
       { ...(setup.legacy && { legacy: setup.legacy }), hints: { derived: mapped.derived } },
     );
-    requireCookieTransport(engine, 'tessera/fastify');
     sessionStore = given;
-    context = { engine, cookieName: mapped.cookieName, cookiePrefix: mapped.cookiePrefix, storeErrorStatus: mapped.storeErrorStatus, variants: mapped.variants, settings: { rolling: engine.options.rolling }, saveUninitialized: mapped.saveUninitialized };
+    context = { engine, cookieName: mapped.cookieName, cookiePrefix: mapped.cookiePrefix, storeErrorStatus: mapped.storeErrorStatus, variants: mapped.variants, settings: { rolling: engine.options.rolling }, saveUninitialized: mapped.saveUninitialized, tokenHeader: engine.options.tokenHeader.toLowerCase() };
   } catch (error) {
     done(error as Error);
     return;
@@ -151,7 +151,7 @@ const plugin = function tesseraSession(fastify: FastifyInstance, options: Fastif
     const inert = !pathMatches(path, context.variants.base.path);
     const info = requestInfo(context, request, path, inert);
     let loaded: RequestSession | undefined;
-    if (!inert && context.engine.hasCookie(info)) {
+    if (!inert && context.engine.hasCredential(info)) {
       try {
         loaded = await context.engine.load(info);
       } catch (error) {
@@ -228,6 +228,7 @@ const plugin = function tesseraSession(fastify: FastifyInstance, options: Fastif
             header,
             ownOrigin: `${request.protocol}://${request.host}`,
             secure,
+            transport: transportOf(context.engine.options, { tokenHeader: rawHeaderValues(request.raw, context.tokenHeader) }),
             formField: (name) => (typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[name] : undefined),
           },
           () => state.rs,
