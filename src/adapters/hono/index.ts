@@ -50,6 +50,13 @@ export interface HonoSessions {
   csrf(options?: CsrfOptions): MiddlewareHandler<{ Variables: SessionVariables }>;
   /** The engine, for admin calls (`listUserSessions`, `revokeUser`) and `close()`. */
   readonly engine: Engine;
+  /**
+   * The status route of `tessera/browser`: `app.get('/session/status', sessions.status())`,
+   * after {@link middleware}. Not activity: polling it never keeps a session alive.
+   */
+  status(): MiddlewareHandler<{ Variables: SessionVariables }>;
+  /** The keep-alive route: `app.post('/session/keep-alive', sessions.keepAlive())`; extends the idle deadline (throttled by `touchInterval`). */
+  keepAlive(): MiddlewareHandler<{ Variables: SessionVariables }>;
 }
 
 /** Where the middleware keeps a request's {@link WebSession}, for `csrf()`. */
@@ -89,9 +96,16 @@ export function honoSessions(options: HonoSessionOptions): HonoSessions {
       c.res = copy;
     }
   };
+  const statusRoute = (keepAlive: boolean): MiddlewareHandler<{ Variables: SessionVariables }> => async (c) => {
+    const ws = (c as unknown as Context).get(WEB_SESSION) as WebSession | undefined;
+    if (ws === undefined) throw new TesseraError('INVALID_OPTION', `${keepAlive ? 'keepAlive' : 'status'}(): mount it after the session middleware`);
+    return ws.statusResponse(keepAlive);
+  };
   return {
     middleware,
     engine,
+    status: () => statusRoute(false),
+    keepAlive: () => statusRoute(true),
     csrf(csrfOptions) {
       return async (c, next) => {
         const ws = (c as unknown as Context).get(WEB_SESSION) as WebSession | undefined;

@@ -32,6 +32,7 @@ import { guardRawResponse } from '../web/raw-response.js';
 import { createKoaSession, type KoaSessionHost, type KoaSessionMethods, type KoaSessionObject } from './session-object.js';
 import { transportOf, type RequestTransport } from '../../core/transport.js';
 import { rawHeaderValues } from '../node-headers.js';
+import { sessionStatus } from '../../core/status.js';
 
 export type { CsrfOptions, KoaSessionMethods, KoaSessionObject };
 
@@ -64,6 +65,14 @@ export interface KoaSessions {
   csrf(options?: CsrfOptions): Middleware;
   /** The engine, for admin calls (`listUserSessions`, `revokeUser`) and `close()`. */
   readonly engine: Engine;
+  /**
+   * The status route of `tessera/browser` (`router.get('/session/status', sessions.status())`),
+   * after {@link middleware}: JSON, `Cache-Control: no-store`, no token. Not activity: polling
+   * it never keeps a session alive.
+   */
+  status(): Middleware;
+  /** The keep-alive route (`router.post('/session/keep-alive', sessions.keepAlive())`): extends the idle deadline, throttled by `touchInterval`. */
+  keepAlive(): Middleware;
 }
 
 const STATE = Symbol('tessera.koa');
@@ -226,9 +235,26 @@ export function koaSessions(options: KoaSessionOptions): KoaSessions {
     await state.commitNow();
   };
   const guards = new Map<string, CsrfGuard>();
+  const statusRoute = (keepAlive: boolean): Middleware => async (ctx) => {
+    const state = (ctx as StatefulContext)[STATE];
+    if (state === undefined) throw new TesseraError('INVALID_OPTION', `${keepAlive ? 'keepAlive' : 'status'}(): mount it after the session middleware`);
+    const rs = state.rs;
+    try {
+      if (keepAlive) await rs.save();
+      else state.binding.passive = true;
+    } catch (error) {
+      throw withStatus(error, storeErrorStatus);
+    }
+    ctx.status = 200;
+    ctx.type = 'application/json; charset=utf-8';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = JSON.stringify(sessionStatus(rs, state.binding.info, engine.options.now()));
+  };
   return {
     middleware,
     engine,
+    status: () => statusRoute(false),
+    keepAlive: () => statusRoute(true),
     csrf(csrfOptions = {}) {
       const cacheKey = JSON.stringify(csrfOptions);
       let guard = guards.get(cacheKey);

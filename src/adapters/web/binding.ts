@@ -35,6 +35,11 @@ export class RequestBinding {
   readonly #startedAt: number;
   #rs: RequestSession | undefined;
   #phase: Phase = 'open';
+  /**
+   * A status request: the commit saves nothing (a status poll is not activity and must not keep
+   * a session alive); the headers the session owes (a rotated token, a cleared cookie) still go out.
+   */
+  passive = false;
 
   /**
    * @param loaded the session the engine loaded for a request that brought a cookie; without
@@ -93,7 +98,7 @@ export class RequestBinding {
     }
     rs.responseEnding();
     try {
-      await rs.save();
+      if (!this.passive) await rs.save();
     } catch (error) {
       this.#phase = 'failed';
       throw error;

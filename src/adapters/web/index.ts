@@ -16,6 +16,7 @@ import { createSessions, internals, type Engine } from '../../core/engine.js';
 import type { ResponseHeaders } from '../../core/headers.js';
 import type { SessionOptions } from '../../core/options.js';
 import type { RequestSession } from '../../core/request-session.js';
+import { sessionStatus } from '../../core/status.js';
 import { RequestBinding } from './binding.js';
 import { CsrfGuard, type CsrfFacts, type CsrfOptions } from './csrf.js';
 import { requestInfoOf, withHeaders, type RequestContext, type WebRequestOptions } from './headers.js';
@@ -45,6 +46,16 @@ export interface WebSession {
   headers(): Promise<ResponseHeaders>;
   /** The CSRF token of this request's session (or visitor), for a form field or a header. */
   csrfToken(): string;
+  /**
+   * Answer `tessera/browser`'s status or keep-alive request with this session's status (JSON,
+   * `Cache-Control: no-store`, no token; see the README's "The browser side"). A status
+   * request is not activity: nothing is saved, so polling cannot keep a session alive. A
+   * keep-alive request is: it saves, which extends the idle deadline at most once per
+   * `touchInterval`. Commits the session (call it instead of {@link commit}).
+   * @param keepAlive `true` for the keep-alive route. @default false
+   * @throws TesseraError `STORE_UNAVAILABLE` when a keep-alive cannot be saved.
+   */
+  statusResponse(keepAlive?: boolean): Promise<Response>;
 }
 
 /** A handler that gets the request's session. */
@@ -79,6 +90,10 @@ export interface WebSessions {
    * answer with. Safe methods always pass; see the README's CSRF section.
    */
   csrf(request: Request, session: WebSession, options?: CsrfOptions): Promise<Error | undefined>;
+  /** A status route: `load` then {@link WebSession.statusResponse}. */
+  status(request: Request, context?: RequestContext): Promise<Response>;
+  /** A keep-alive route: `load` then {@link WebSession.statusResponse} with `keepAlive`. */
+  keepAlive(request: Request, context?: RequestContext): Promise<Response>;
 }
 
 /**
@@ -113,7 +128,7 @@ export function webSessionsOf(engine: Engine, reading: WebRequestOptions = {}): 
   const load = async (request: Request, context?: RequestContext): Promise<WebSession> => {
     const info = requestInfoOf(request, reading, context, engine.options.tokenHeader.toLowerCase());
     const binding = new RequestBinding(engine, info, settings, engine.hasCredential(info) ? await engine.load(info) : undefined);
-    return new BoundWebSession(binding, request, info.secure, guardFor(), transportOf(engine.options, info));
+    return new BoundWebSession(binding, request, info.secure, guardFor(), transportOf(engine.options, info), engine.options.now);
   };
   return {
     engine,
@@ -128,6 +143,12 @@ export function webSessionsOf(engine: Engine, reading: WebRequestOptions = {}): 
           return withOptions.onError(error, request);
         }
       };
+    },
+    async status(request, context) {
+      return (await load(request, context)).statusResponse(false);
+    },
+    async keepAlive(request, context) {
+      return (await load(request, context)).statusResponse(true);
     },
     async csrf(request, ws, options) {
       const form = await formOf(request);
@@ -148,8 +169,10 @@ class BoundWebSession implements WebSession {
   readonly secure: boolean;
   /** Whether the session came (or goes) in the cookie or in the token header. */
   readonly transport: RequestTransport;
+  readonly #now: () => number;
 
-  constructor(binding: RequestBinding, request: Request, secure: boolean, guard: CsrfGuard, transport: RequestTransport) {
+  constructor(binding: RequestBinding, request: Request, secure: boolean, guard: CsrfGuard, transport: RequestTransport, now: () => number) {
+    this.#now = now;
     this.#binding = binding;
     this.#request = request;
     this.#guard = guard;
@@ -163,6 +186,14 @@ class BoundWebSession implements WebSession {
 
   async commit(response: Response): Promise<Response> {
     return withHeaders(response, await this.headers());
+  }
+
+  async statusResponse(keepAlive = false): Promise<Response> {
+    const rs = this.session;
+    if (keepAlive) await rs.save();
+    else this.#binding.passive = true;
+    const body = JSON.stringify(sessionStatus(rs, this.#binding.info, this.#now()));
+    return this.commit(new Response(body, { status: 200, headers: { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' } }));
   }
 
   async headers(): Promise<ResponseHeaders> {
