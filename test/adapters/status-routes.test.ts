@@ -1,13 +1,15 @@
 /**
- * The status and keep-alive routes of tessera/browser on the Web, Hono and Koa adapters, over
+ * The status and keep-alive routes of tessera/browser on the Web, Hono, Koa and Fastify adapters, over
  * real HTTP on a frozen clock: polling the status never keeps a session alive; keep-alive does.
  * (Express's are tested in test/core/status.test.ts and test/demo/.)
  */
 import http, { type Server } from 'node:http';
 import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
+import Fastify from 'fastify';
 import Koa from 'koa';
 import { afterEach, describe, expect, it } from 'vitest';
+import tesseraFastify from '../../src/adapters/fastify/index.js';
 import { honoSessions, type SessionVariables } from '../../src/adapters/hono/index.js';
 import { koaSessions } from '../../src/adapters/koa/index.js';
 import { createWebSessions } from '../../src/adapters/web/index.js';
@@ -80,7 +82,22 @@ const koa: Start = async (clock) => {
   return server.url;
 };
 
+const fastify: Start = async (clock) => {
+  const app = Fastify();
+  await app.register(tesseraFastify, { ...options(clock), cookieName: 'sid', cookie: { secure: false }, saveUninitialized: false } as never);
+  app.post('/signin', async (request) => {
+    await request.tessera.signIn('ann');
+    return { ok: true };
+  });
+  app.get('/session/status', app.tessera.status());
+  app.post('/session/keep-alive', app.tessera.keepAlive());
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  running.push({ close: () => app.close() });
+  return url;
+};
+
 describe.each([
+  ['tessera/fastify', fastify],
   ['tessera/web', web],
   ['tessera/hono', hono],
   ['tessera/koa', koa],

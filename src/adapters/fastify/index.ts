@@ -33,6 +33,7 @@ import type { SessionMethods } from './session-object.js';
 import { MemoryStore, Store, idGenerator } from './store.js';
 import { transportOf } from '../../core/transport.js';
 import { rawHeaderValues } from '../node-headers.js';
+import { sessionStatus } from '../../core/status.js';
 
 declare module 'fastify' {
   /** Your session data, typed: `declare module 'fastify' { interface Session { views: number } }`, as with @fastify/session. */
@@ -75,6 +76,13 @@ export interface TesseraFastify {
    * `fastify.addHook('preHandler', fastify.tessera.csrf())`.
    */
   csrf(options?: CsrfOptions): preHandlerAsyncHookHandler;
+  /**
+   * The status route of `tessera/browser`: `fastify.get('/session/status', fastify.tessera.status())`.
+   * JSON, `Cache-Control: no-store`, no token. Not activity: polling it never keeps a session alive.
+   */
+  status(): (request: FastifyRequest, reply: FastifyReply) => Promise<string>;
+  /** The keep-alive route (`fastify.post('/session/keep-alive', fastify.tessera.keepAlive())`): extends the idle deadline, throttled by `touchInterval`. */
+  keepAlive(): (request: FastifyRequest, reply: FastifyReply) => Promise<string>;
 }
 
 /** The plugin, with @fastify/session's statics. */
@@ -202,8 +210,26 @@ const plugin = function tesseraSession(fastify: FastifyInstance, options: Fastif
   fastify.decorate('decryptSession', decryptSession);
 
   const guards = new Map<string, CsrfGuard>();
+  const statusRoute = (keepAlive: boolean) => async (request: FastifyRequest, reply: FastifyReply): Promise<string> => {
+    const state = stateOf(request);
+    const rs = state.rs;
+    if (keepAlive) {
+      try {
+        await rs.save();
+      } catch (error) {
+        throw withStatus(error, context.storeErrorStatus);
+      }
+    } else {
+      // Not activity: the commit in onSend saves nothing, and still sends what the session owes.
+      state.binding.passive = true;
+    }
+    reply.header('Content-Type', 'application/json; charset=utf-8').header('Cache-Control', 'no-store');
+    return JSON.stringify(sessionStatus(rs, state.binding.info, context.engine.options.now()));
+  };
   fastify.decorate('tessera', {
     engine: context.engine,
+    status: () => statusRoute(false),
+    keepAlive: () => statusRoute(true),
     csrf(csrfOptions: CsrfOptions = {}): preHandlerAsyncHookHandler {
       const cacheKey = JSON.stringify(csrfOptions);
       let guard = guards.get(cacheKey);
