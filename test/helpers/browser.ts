@@ -23,7 +23,8 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { describe, it } from 'vitest';
+import { describe } from 'vitest';
+import { unavailable } from './unavailable.js';
 
 /**
  * The Chromium executable the tests drive: `CHROMIUM_PATH`, else Debian's launcher script.
@@ -31,11 +32,7 @@ import { describe, it } from 'vitest';
  */
 export const CHROMIUM_PATH = process.env['CHROMIUM_PATH'] || '/usr/bin/chromium';
 
-/**
- * On CI a missing browser is a failure, not a skip. (The same test as `servers.ts`'s `IN_CI`,
- * repeated here so browser tests do not load the database clients.)
- */
-export const IN_CI = process.env['CI'] === 'true';
+export { IN_CI } from './unavailable.js';
 
 /**
  * Flags every test browser gets. `--disable-background-networking`, `--disable-component-update`
@@ -107,17 +104,7 @@ export function describeBrowser(name: string, suite: () => void): void {
     describe(name, suite);
     return;
   }
-  const reason = `no Chromium at ${CHROMIUM_PATH} (install Debian's chromium or set CHROMIUM_PATH)`;
-  if (IN_CI) {
-    describe(name, () => {
-      it('Chromium is installed (CI=true)', () => {
-        throw new Error(`${reason}; on CI (CI=true) the browser tests must run, not skip`);
-      });
-    });
-  } else {
-    // Outside CI only (the branch above fails under CI=true): the reason is in the name.
-    describe.skip(`${name} [skipped: ${reason}]`, suite);
-  }
+  unavailable(name, `no Chromium at ${CHROMIUM_PATH} (install Debian's chromium or set CHROMIUM_PATH)`);
 }
 
 /** A listening loopback server, from {@link serve}. */

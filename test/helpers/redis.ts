@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { Cluster, Redis } from 'ioredis';
 import { createClient, createCluster } from 'redis';
-import { describe, it } from 'vitest';
+import { describeIfAvailable } from './unavailable.js';
 
 /** A `host:port` pair. */
 export interface Address {
@@ -89,21 +89,8 @@ export async function clusterProblem(): Promise<string | undefined> {
   return REDIS_CLUSTER_NODES.length === 0 ? 'REDIS_CLUSTER_NODES is empty' : undefined;
 }
 
-/**
- * Gate a block of tests on a server: runs `body` when `problem` is `undefined`; otherwise skips
- * with the reason, or throws under `CI=true`.
- */
-export function describeWithServer(title: string, problem: string | undefined, body: () => void): void {
-  if (problem === undefined) {
-    describe(title, body);
-    return;
-  }
-  if (process.env['CI'] === 'true') throw new Error(`${title}: ${problem} (CI=true: a missing server fails the run)`);
-  // Outside CI only (under CI=true the caller throws instead): the reason is in the name.
-  describe.skip(`${title} [skipped: ${problem}]`, () => {
-    it('needs the server', () => undefined);
-  });
-}
+/** Gate a block of tests on a server (see `unavailable.ts`: a failure under `CI=true`, a named skip elsewhere). */
+export const describeWithServer = describeIfAvailable;
 
 /** A fresh key prefix for one test run, so runs and files never see each other's keys. */
 export function uniquePrefix(label: string): string {

@@ -14,14 +14,13 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import pg from 'pg';
 import { createClient } from 'redis';
-import { it } from 'vitest';
+import { unavailable } from './unavailable.js';
 
 /** The Redis server the tests use. @default redis://127.0.0.1:6379 */
 export const REDIS_URL = process.env['REDIS_URL'] || 'redis://127.0.0.1:6379';
 /** The PostgreSQL database the tests use. @default postgres://postgres@127.0.0.1:5432/test */
 export const DATABASE_URL = process.env['DATABASE_URL'] || 'postgres://postgres@127.0.0.1:5432/test';
-/** On CI an unreachable server is a failure, not a skip. */
-export const IN_CI = process.env['CI'] === 'true';
+export { IN_CI } from './unavailable.js';
 
 /** How long a reachability probe may take, in ms. */
 const PROBE_TIMEOUT_MS = 3_000;
@@ -114,21 +113,8 @@ export async function reachPostgres(url = DATABASE_URL): Promise<Reach<pg.Pool>>
   }
 }
 
-/**
- * Register what stands in for the tests that need an unreachable server: a skipped test naming
- * the reason, or on CI a failing one.
- * @param what what the tests cover, e.g. `'LegacyStore on connect-redis'`.
- */
-export function serverUnavailable(what: string, reason: string): void {
-  if (IN_CI) {
-    it(`${what}: the server is reachable (CI=true)`, () => {
-      throw new Error(`${reason}; on CI (CI=true) the server tests must run, not skip`);
-    });
-  } else {
-    // Outside CI only (the branch above fails under CI=true): the reason is in the name.
-    it.skip(`${what} [skipped: ${reason}]`, () => {});
-  }
-}
+/** Stand in for the tests that need an unreachable server (see `unavailable.ts`). */
+export const serverUnavailable = unavailable;
 
 /**
  * Create connect-pg-simple's table from the `table.sql` it ships, named `table` (a plain

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionEvent } from '../../src/core/events.js';
 import { PostgresStore } from '../../src/store/postgres.js';
 import { buildApp, listen, type WhoAmI } from '../helpers/express-app.js';
+import { serverUnavailable } from '../helpers/servers.js';
 import { privatePostgres, type PrivatePostgres } from '../helpers/sql-servers.js';
 
 const STORE_TIMEOUT_MS = 500;
@@ -37,8 +38,7 @@ interface Outcome {
 }
 
 if ('skip' in server) {
-  // Reached only outside CI: probe() throws under CI=true, so a missing server fails the run.
-  it.skip(`keeps answering 503 through PostgreSQL outages [skipped: ${server.skip}]`, () => {});
+  serverUnavailable('keeps answering 503 through PostgreSQL outages', server.skip);
 } else {
   describe('PostgresStore through PostgreSQL outages (Express, private server)', () => {
     const pgServer: PrivatePostgres = server;
