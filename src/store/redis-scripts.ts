@@ -101,6 +101,19 @@ return 1`,
 );
 
 /**
+ * Lua for a session with a user (`cur[2]`) about to live until `expires`: the user's index must
+ * reach that far. Proof is the caller's fresh index score for the same user (ARGV[5], ARGV[6]),
+ * recorded as `i`, or the `i` already stored (`cur[3]`); without either the script answers the
+ * user id, and the caller extends the index and runs it again. Shared by {@link TOUCH} and
+ * {@link DELTA}, which pass those ARGV at the same positions.
+ */
+const INDEX_PROOF = `  if ARGV[5] ~= '' and cur[2] == ARGV[6] and tonumber(ARGV[5]) >= expires then
+    redis.call('HSET', KEYS[1], 'i', ARGV[5])
+  elseif not (cur[3] and tonumber(cur[3]) >= expires) then
+    return cur[2]
+  end`;
+
+/**
  * Apply a delta to a live session hash: delete and set `d:<name>` fields, add 1 to `v`, move
  * `s` and `e` (and the TTL) forward, never back.
  * ARGV: now, lastSeenAt, expiresAt, ttl ms for that expiresAt, indexed-until from the caller
@@ -118,11 +131,7 @@ if cur[4] ~= '1' then return ${UNSUPPORTED} end
 local expires = tonumber(ARGV[3])
 local later = expires > tonumber(cur[1])
 if later and cur[2] then
-  if ARGV[5] ~= '' and cur[2] == ARGV[6] and tonumber(ARGV[5]) >= expires then
-    redis.call('HSET', KEYS[1], 'i', ARGV[5])
-  elseif not (cur[3] and tonumber(cur[3]) >= expires) then
-    return cur[2]
-  end
+${INDEX_PROOF}
 end
 local removes = tonumber(ARGV[7])
 if removes > 0 then
@@ -156,11 +165,7 @@ if ttl <= 0 then
 end
 if cur[2] then
   local expires = tonumber(ARGV[3])
-  if ARGV[5] ~= '' and cur[2] == ARGV[6] and tonumber(ARGV[5]) >= expires then
-    redis.call('HSET', KEYS[1], 'i', ARGV[5])
-  elseif not (cur[3] and tonumber(cur[3]) >= expires) then
-    return cur[2]
-  end
+${INDEX_PROOF}
 end
 redis.call('HSET', KEYS[1], 's', ARGV[2], 'e', ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])

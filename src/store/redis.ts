@@ -181,20 +181,11 @@ export class RedisStore implements Store {
   }
 
   async touch(key: string, lastSeenAt: number, expiresAt: number): Promise<boolean> {
-    const now = this.#now();
-    const args = [String(now), String(lastSeenAt), String(expiresAt), String(Math.ceil(expiresAt - now))];
-    let indexed = ['', ''];
-    for (let attempt = 0; attempt < MAX_TOUCH_ATTEMPTS; attempt++) {
-      const reply = await this.#run(TOUCH, this.sessionKey(key), [...args, ...indexed]);
-      const userId = text(reply);
-      if (userId === null) {
-        if (reply !== 0 && reply !== 1) throw unexpected(TOUCH, reply);
-        return reply === 1;
-      }
-      indexed = [await this.#index(userId, key, expiresAt, now), userId];
-    }
-    throw storeUnavailable(new Error('RedisStore: touch kept racing with changes of the session user'));
+    const reply = await this.#runIndexed(TOUCH, key, lastSeenAt, expiresAt, []);
+    if (reply !== 0 && reply !== 1) throw unexpected(TOUCH, reply);
+    return reply === 1;
   }
+
 
   /**
    * One script: `HDEL`/`HSET` of the changed keys' fields, `HINCRBY` of the version. A session
@@ -202,28 +193,14 @@ export class RedisStore implements Store {
    * `'unsupported'`, and the engine's compare-and-set rewrites it in the current layout.
    */
   async applyDelta(key: string, delta: DataDelta): Promise<number | null | 'unsupported'> {
-    const now = this.#now();
-    const args = [
-      String(now),
-      String(delta.lastSeenAt),
-      String(delta.expiresAt),
-      String(Math.ceil(delta.expiresAt - now)),
-    ];
     const changes = [String(delta.remove.length), ...delta.remove, ...dataPairs(Object.entries(delta.set))];
-    let indexed = ['', ''];
-    for (let attempt = 0; attempt < MAX_TOUCH_ATTEMPTS; attempt++) {
-      const reply = await this.#run(DELTA, this.sessionKey(key), [...args, ...indexed, ...changes]);
-      const userId = text(reply);
-      if (userId === null) {
-        if (reply === 0) return null;
-        if (reply === UNSUPPORTED) return 'unsupported';
-        if (typeof reply !== 'number' || !Number.isSafeInteger(reply) || reply < 1) throw unexpected(DELTA, reply);
-        return reply;
-      }
-      indexed = [await this.#index(userId, key, delta.expiresAt, now), userId];
-    }
-    throw storeUnavailable(new Error('RedisStore: a delta kept racing with changes of the session user'));
+    const reply = await this.#runIndexed(DELTA, key, delta.lastSeenAt, delta.expiresAt, changes);
+    if (reply === 0) return null;
+    if (reply === UNSUPPORTED) return 'unsupported';
+    if (typeof reply !== 'number' || !Number.isSafeInteger(reply) || reply < 1) throw unexpected(DELTA, reply);
+    return reply;
   }
+
 
   async listByUser(userId: string): Promise<UserSessionEntry[]> {
     const keys = await this.#members(userId);
@@ -267,6 +244,25 @@ export class RedisStore implements Store {
     } catch (error) {
       throw storeUnavailable(error);
     }
+  }
+
+  /**
+   * Run {@link TOUCH} or {@link DELTA}, which move a session's expiry forward: when the script
+   * answers the session's user id (its index does not reach the new expiry), extend that
+   * user's index and run it again with the proof, a few times at most.
+   * @returns the script's reply other than a user id.
+   */
+  async #runIndexed(script: LuaScript, key: string, lastSeenAt: number, expiresAt: number, rest: readonly string[]): Promise<unknown> {
+    const now = this.#now();
+    const args = [String(now), String(lastSeenAt), String(expiresAt), String(Math.ceil(expiresAt - now))];
+    let indexed = ['', ''];
+    for (let attempt = 0; attempt < MAX_TOUCH_ATTEMPTS; attempt++) {
+      const reply = await this.#run(script, this.sessionKey(key), [...args, ...indexed, ...rest]);
+      const userId = text(reply);
+      if (userId === null) return reply;
+      indexed = [await this.#index(userId, key, expiresAt, now), userId];
+    }
+    throw storeUnavailable(new Error(`RedisStore: the ${script.name} script kept racing with changes of the session user`));
   }
 
   /** The session keys in a user's index (stale ones included). */
