@@ -1,7 +1,8 @@
 // Checks what `npm pack` would publish: every subpath export resolves and loads under both
 // `import` and `require`, `require('tessera/express')` is the session function itself (and
 // `require('tessera/fastify')` the plugin), every adapter's factory loads from both builds,
-// `tessera/testing` exports `runStoreConformance`, every entry has its type declarations (for
+// `tessera/testing` exports `runStoreConformance`, `tessera/tokens` finds the optional `jose` for
+// JWT access tokens from both builds, every entry has its type declarations (for
 // node10 too, through "typesVersions"), @arethetypeswrong/cli finds no problem in the packed
 // tarball, and nothing but dist/ and the metadata is packed.
 import { execFileSync } from 'node:child_process';
@@ -70,6 +71,20 @@ for (const [build, file] of [['ESM', 'client.js'], ['CJS', 'client.cjs']]) {
 }
 check(typeof (await import(`${pkg.name}/client`)).createTokenClient === 'function', "import { createTokenClient } from 'tessera/client' is not a function");
 check(typeof require(`${pkg.name}/client`).createTokenClient === 'function', "require('tessera/client').createTokenClient is not a function");
+
+// Stateless access tokens load the optional peer `jose` lazily: from both builds, sign and verify one.
+for (const [build, load] of [['ESM', (name) => import(name)], ['CJS', async (name) => require(name)]]) {
+  try {
+    const { createSessions } = await load(pkg.name);
+    const { MemoryStore } = await load(`${pkg.name}/stores/memory`);
+    const { createTokens } = await load(`${pkg.name}/tokens`);
+    const tokens = createTokens(createSessions({ secret: 'package-check-secret-0123456789-abcdefghijk', store: new MemoryStore() }), { accessTokens: 'jwt' });
+    const pair = await tokens.issue('package-check');
+    check((await tokens.verifyAccess(pair.accessToken))?.userId === 'package-check', `tessera/tokens (${build}): a 'jwt' access token does not verify`);
+  } catch (error) {
+    check(false, `tessera/tokens (${build}): 'jwt' access tokens fail: ${error.message}`);
+  }
+}
 
 // The conformance suite third-party stores run: loading it must not need a test runner.
 const { runStoreConformance: esmConformance } = await import(`${pkg.name}/testing`);

@@ -112,6 +112,11 @@ export class KeyRing {
     return this.#keys[0]!.id;
   }
 
+  /** The ids of the keys that verify tokens, the signing key first (retired weak ones left out). */
+  verifyingKeyIds(): string[] {
+    return this.#keys.filter((key) => key.verifiesTokens).map((key) => key.id);
+  }
+
   /**
    * A 32-byte key derived (HKDF-SHA256) from the key with this id for one purpose, e.g.
    * `'tessera/data-encryption'`; `undefined` for an unknown or retired id.

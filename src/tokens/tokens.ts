@@ -13,8 +13,9 @@
  * - `R0` after `R1` was used, or any older token, is a replay: two holders. The family is
  *   revoked (both are signed out) and `reuse_detected` is emitted.
  *
- * Access tokens are short-lived and checked against the store on every use, so a revocation
- * applies at the next request.
+ * Access tokens are short-lived and, by default, checked against the store on every use, so a
+ * revocation applies at the next request; `accessTokens: 'jwt'` makes them stateless JWTs
+ * (`./jwt.js`) that verify without the store, revoked at the latest when they expire.
  * @module
  */
 import { internals, type Engine } from '../core/engine.js';
@@ -31,11 +32,12 @@ import { withUserLock } from '../core/user-lock.js';
 import { makeRoomFor } from '../core/users.js';
 import type { SessionRecord } from '../store/types.js';
 import { accessRef, formatAccess, formatRefresh, parseAccess, parseRefresh } from './format.js';
+import { JwtAccess, type PublicJwk } from './jwt.js';
 import { resolveTokenOptions, type ResolvedTokenOptions, type TokenOptions } from './options.js';
 
 /** A new access token and refresh token, as `issue` and `refresh` give them. */
 export interface TokenPair {
-  /** Send as `Authorization: Bearer <accessToken>`. Opaque: never parse it. */
+  /** Send as `Authorization: Bearer <accessToken>`. Clients never parse it (a JWT in `'jwt'` mode, meant for servers). */
   accessToken: string;
   /** Keep it secret (the platform's secure storage); send it to the refresh endpoint only. */
   refreshToken: string;
@@ -94,6 +96,8 @@ export class Tokens {
   readonly #ctx: SessionContext;
   readonly #opts: ResolvedTokenOptions;
   readonly #timeouts: Timeouts;
+  /** Set in `accessTokens: 'jwt'` mode. */
+  readonly #jwt: JwtAccess | undefined;
 
   /** @throws TesseraError `INVALID_OPTION` for bad durations. */
   constructor(engine: Engine, options: TokenOptions = {}) {
@@ -103,6 +107,7 @@ export class Tokens {
     this.#ctx = { ...base, options: { ...base.options, rotateEvery: 0 } };
     this.options = Object.freeze({ ...this.#opts });
     this.#timeouts = { idleTimeout: this.#opts.refreshIdleTimeout, absoluteTimeout: this.#opts.refreshLifetime, maxClockSkew: base.options.maxClockSkew };
+    this.#jwt = this.#opts.jwt === undefined ? undefined : new JwtAccess(base.keyRing, this.#opts.jwt);
   }
 
   /**
@@ -142,7 +147,7 @@ export class Tokens {
     });
     ctx.emit('created', info, ctx.reference(key), userId);
     ctx.emit('authenticated', info, ctx.reference(key), userId);
-    return this.#pair(record, identity, now);
+    return await this.#pair(record, identity, now);
   }
 
   /**
@@ -186,18 +191,26 @@ export class Tokens {
       if (next === 'conflict') return 'conflict';
       step = next;
     }
-    return { ok: true, pair: this.#pair(step.record, step.identity!, now), userId: found.userId! };
+    return { ok: true, pair: await this.#pair(step.record, step.identity!, now), userId: found.userId! };
   }
 
   /**
    * Who an access token stands for, after checking its signature, its expiry, and that its
    * family is live and the refresh token it came with is still the family's (so a revocation
-   * takes effect at once). `null` for anything else; never throws for a bad token.
-   * @throws TesseraError `STORE_UNAVAILABLE`.
+   * takes effect at once). In `'jwt'` mode, the signature, type, issuer, audience and expiry
+   * only: no store read. `null` for anything else; never throws for a bad token.
+   * @throws TesseraError `STORE_UNAVAILABLE` (opaque mode); `INVALID_OPTION` when `'jwt'` mode
+   * finds no `jose` package.
    */
   async verifyAccess(accessToken: unknown, request?: TokenRequest): Promise<AccessGrant | null> {
     const ctx = this.#ctx;
     const info = infoOf(request);
+    if (this.#jwt !== undefined) {
+      const verified = await this.#jwt.verify(accessToken, this.#opts.now());
+      if (verified === 'invalid') ctx.emit('invalid_token', info, null, null, { reason: 'malformed' });
+      if (typeof verified === 'string') return null;
+      return { userId: verified.userId, id: verified.familyId, authenticatedAt: verified.authenticatedAt, expiresAt: verified.expiresAt };
+    }
     const claims = parseAccess(ctx.keyRing, accessToken);
     if (claims === undefined) {
       ctx.emit('invalid_token', info, null, null, { reason: 'malformed' });
@@ -251,16 +264,40 @@ export class Tokens {
     return { ok: false, reason: 'reuse_detected' };
   }
 
+  /**
+   * The public keys of `'jwt'` access tokens (a JWK Set, RFC 7517) for services that verify
+   * them on their own; serve it at `/.well-known/jwks.json`. Every key of the ring is listed, so
+   * tokens signed before a key rotation keep verifying there too.
+   * @throws TesseraError `INVALID_OPTION` in opaque mode, and for `HS256` (its keys are secret).
+   */
+  jwks(): { keys: PublicJwk[] } {
+    if (this.#jwt === undefined) throw new TesseraError('INVALID_OPTION', "jwks(): only stateless access tokens (accessTokens: 'jwt') have public keys");
+    return this.#jwt.jwks();
+  }
+
   /** The pair of a family whose refresh token is `identity`'s; the access token is derived, so a retry gets the same one. */
-  #pair(record: SessionRecord, identity: Identity, now: number): TokenPair {
+  async #pair(record: SessionRecord, identity: Identity, now: number): Promise<TokenPair> {
     const ring = this.#ctx.keyRing;
     const hash = tokenHashOf(identity.token);
-    const pending = tokensOf(record, storeKeyOf(identity.sid)).pending;
+    const key = storeKeyOf(identity.sid);
+    const pending = tokensOf(record, key).pending;
     // A pending pair's access token counts from when the rotation started, so it is the same on every retry.
     const from = pending !== undefined && pending.hash === hash ? pending.startedAt : now;
     const refreshExpiresAt = record.createdAt + this.#opts.refreshLifetime;
-    const accessExpiresAt = Math.min(from + this.#opts.accessLifetime, refreshExpiresAt);
-    return { accessToken: formatAccess(ring, identity.sid, hash, accessExpiresAt), refreshToken: formatRefresh(ring, identity), accessExpiresAt, refreshExpiresAt };
+    let accessExpiresAt = Math.min(from + this.#opts.accessLifetime, refreshExpiresAt);
+    const refreshToken = formatRefresh(ring, identity);
+    if (this.#jwt === undefined) return { accessToken: formatAccess(ring, identity.sid, hash, accessExpiresAt), refreshToken, accessExpiresAt, refreshExpiresAt };
+    // JWT times are whole seconds.
+    accessExpiresAt = Math.floor(accessExpiresAt / 1000) * 1000;
+    const accessToken = await this.#jwt.sign({
+      userId: record.userId!,
+      familyId: key,
+      authenticatedAt: record.authenticatedAt ?? record.createdAt,
+      issuedAt: from,
+      expiresAt: accessExpiresAt,
+      jwtId: accessRef(ring, ring.signingKeyId, hash)!,
+    });
+    return { accessToken, refreshToken, accessExpiresAt, refreshExpiresAt };
   }
 }
 
