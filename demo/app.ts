@@ -20,7 +20,8 @@ import session, { type SessionObject } from '../src/adapters/express/index.js';
 import { isTesseraError, type Engine } from '../src/index.js';
 import { logEvents, registerMorganTokens } from '../src/logging.js';
 import { SqliteStore } from '../src/store/sqlite.js';
-import { browserKit, clientTimings, endMessage } from './client.js';
+import { apiRouter } from './api.js';
+import { browserKit, clientTimings, endMessage, tokenClientKit } from './client.js';
 import type { DemoTimings } from './config.js';
 import type { Html } from './html.js';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, createUserDirectory, type User } from './users.js';
@@ -82,6 +83,7 @@ export async function createApp(config: DemoConfig): Promise<DemoApp> {
   const idleTimeout = timings.idleTimeout ?? 30 * MINUTE;
   const client = clientTimings(idleTimeout, timings.signInTimeout ?? 10 * MINUTE);
   const kit = await browserKit();
+  const tokenClient = await tokenClientKit();
   const store = new SqliteStore({ database: config.database, now });
   const currentUser = (req: Request): User | null => {
     const userId = req.tessera.userId;
@@ -118,6 +120,10 @@ export async function createApp(config: DemoConfig): Promise<DemoApp> {
   app.get('/assets/tessera-browser.js', (_req, res) => {
     res.type('text/javascript').set('Cache-Control', 'no-cache').send(kit);
   });
+  // tessera/client, for the API page (public/api.html).
+  app.get('/assets/tessera-client.js', (_req, res) => {
+    res.type('text/javascript').set('Cache-Control', 'no-cache').send(tokenClient);
+  });
   // One access line per request, naming the session by its reference (never the token).
   registerMorganTokens(morgan);
   const accessLog = { write: (line: string) => logger.info(line.trimEnd()) };
@@ -137,6 +143,9 @@ export async function createApp(config: DemoConfig): Promise<DemoApp> {
     onEvent: logEvents(logger),
     now,
   });
+  // The API for clients without cookies: access and refresh tokens on the same store and key
+  // ring, listed with the user's sessions. Before the cookie session and its CSRF guard.
+  app.use('/api', apiRouter(sessions.engine, users, logger));
   app.use(sessions);
   // CSRF: refuse state-changing requests that `Sec-Fetch-Site` or `Origin` shows come from
   // another site; where a browser sent neither, require the form's `_csrf` token.

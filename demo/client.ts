@@ -34,9 +34,19 @@ export function clientTimings(idleTimeout: number, signInTimeout: number): Clien
 }
 
 /** `tessera/browser` as one minified ES module, built from `src/browser` (the package ships it as `tessera/browser`). */
-export async function browserKit(): Promise<string> {
+export function browserKit(): Promise<string> {
+  return bundle('../src/browser/index.ts');
+}
+
+/** `tessera/client` (the token client) as one minified ES module, for the page `/api.html`. */
+export function tokenClientKit(): Promise<string> {
+  return bundle('../src/tokens/client.ts');
+}
+
+/** One source file of the package and what it imports, as a minified ES module. */
+async function bundle(entry: string): Promise<string> {
   const result = await build({
-    entryPoints: [fileURLToPath(new URL('../src/browser/index.ts', import.meta.url))],
+    entryPoints: [fileURLToPath(new URL(entry, import.meta.url))],
     bundle: true,
     format: 'esm',
     minify: true,

@@ -51,7 +51,7 @@ ${
 <main>
 ${body}
 </main>
-<footer>Server-side sessions in SQLite. The cookie holds only a signed random token.</footer>
+<footer>Server-side sessions in SQLite. The cookie holds only a signed random token. · <a href="/api.html">API client demo</a> (tokens, no cookie)</footer>
 </body>
 </html>
 `;
