@@ -69,11 +69,11 @@ export function transportOf(settings: TransportSettings, request: TransportFacts
  * Find the session token in the values of the token header, defensively; never throws.
  * With `authorization`, only the `Bearer` scheme counts (another scheme, `Basic` say, is not
  * ours: absent); any other header holds the value alone. More than one occurrence is
- * `duplicate`, more than {@link MAX_TOKEN_HEADER_LENGTH} characters `oversized`, and anything
+ * `duplicate`, more than `maxLength` characters ({@link MAX_TOKEN_HEADER_LENGTH} unless given) `oversized`, and anything
  * but one `b64token` (RFC 6750 §2.1) `malformed`. The value found is the cookie value the key
  * ring verifies (`s:` put back in front).
  */
-export function readTokenHeader(values: string | readonly string[] | undefined, name: string): CookieLookup {
+export function readTokenHeader(values: string | readonly string[] | undefined, name: string, maxLength = MAX_TOKEN_HEADER_LENGTH): CookieLookup {
   if (values === undefined) return { kind: 'absent' };
   const list: readonly unknown[] = typeof values === 'string' ? [values] : Array.isArray(values) ? values : [];
   const bearer = name.toLowerCase() === DEFAULT_TOKEN_HEADER;
@@ -82,7 +82,7 @@ export function readTokenHeader(values: string | readonly string[] | undefined, 
   if (list.length > 1) return { kind: 'invalid', reason: 'duplicate' };
   const raw = ours[0];
   if (typeof raw !== 'string') return { kind: 'invalid', reason: 'malformed' };
-  if (raw.length > MAX_TOKEN_HEADER_LENGTH) return { kind: 'invalid', reason: 'oversized' };
+  if (raw.length > maxLength) return { kind: 'invalid', reason: 'oversized' };
   const value = trimOws(bearer ? trimOws(raw).slice('bearer'.length) : raw);
   if (!VALUE.test(value)) return { kind: 'invalid', reason: 'malformed' };
   return { kind: 'present', value: COOKIE_PREFIX + value };

@@ -6,6 +6,7 @@
  */
 import { TesseraError } from '../core/errors.js';
 import { readTokenHeader } from '../core/transport.js';
+import { MAX_JWT_LENGTH } from './jwt.js';
 import type { AccessGrant, TokenRequest, Tokens } from './tokens.js';
 
 /** What the `requireAccessToken` helpers put on the request: the grant, and the step-up checks. */
@@ -40,7 +41,8 @@ export const MAX_REFRESH_BODY_BYTES = 4096;
  * @throws TesseraError `STORE_UNAVAILABLE` (opaque tokens read the store).
  */
 export async function checkBearer(tokens: Tokens, authorization: string | readonly string[] | undefined, request: TokenRequest): Promise<BearerCheck> {
-  const found = readTokenHeader(authorization, 'authorization');
+  // Room for a JWT access token, the longest kind (`Bearer ` and the token).
+  const found = readTokenHeader(authorization, 'authorization', 'Bearer '.length + MAX_JWT_LENGTH);
   if (found.kind !== 'present') return refused(found.kind === 'absent' ? undefined : 'invalid_request');
   // The header reader hands values back as the cookie reader does, `s:` in front.
   const grant = await tokens.verifyAccess(found.value.slice('s:'.length), request);

@@ -77,8 +77,13 @@ const PURPOSE: Record<JwtAlgorithm, string> = { EdDSA: 'tessera/jwt-ed25519', HS
 /** DER prefix of a PKCS #8 Ed25519 private key; the 32-byte seed follows (RFC 8410 §7). */
 const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 const TYP = 'at+jwt';
-/** Tokens longer than this (characters) are refused before any crypto. */
-const MAX_JWT_LENGTH = 2048;
+/**
+ * Tokens longer than this (characters) are refused before any crypto. The longest tessera signs
+ * (a 256-character user id of 3-byte characters, the longest issuer and audiences) is about 2,600.
+ */
+export const MAX_JWT_LENGTH = 4096;
+/** Longest `iss`, and longest `aud` list (all its strings together), in characters. */
+const MAX_CLAIM_LENGTH = { issuer: 256, audience: 512 };
 
 /** Check `jwt` options once, at `createTokens`. @throws TesseraError `INVALID_OPTION`. */
 export function resolveJwtOptions(options: JwtOptions | undefined): ResolvedJwtOptions {
@@ -87,12 +92,13 @@ export function resolveJwtOptions(options: JwtOptions | undefined): ResolvedJwtO
   checkNames(options, ['algorithm', 'issuer', 'audience'], 'jwt');
   if (options.algorithm !== undefined) checkValue('jwt.algorithm', options.algorithm, { kind: 'oneOf', values: ['EdDSA', 'HS256'] });
   const algorithm = options.algorithm ?? 'EdDSA';
-  if (options.issuer !== undefined && (typeof options.issuer !== 'string' || options.issuer === '')) {
-    throw new TesseraError('INVALID_OPTION', 'jwt.issuer: expected a non-empty string');
+  if (options.issuer !== undefined && (typeof options.issuer !== 'string' || options.issuer === '' || options.issuer.length > MAX_CLAIM_LENGTH.issuer)) {
+    throw new TesseraError('INVALID_OPTION', `jwt.issuer: expected a non-empty string of at most ${MAX_CLAIM_LENGTH.issuer} characters`);
   }
-  const audiences = options.audience === undefined ? [] : Array.isArray(options.audience) ? options.audience : [options.audience];
-  if (options.audience !== undefined && (audiences.length === 0 || !audiences.every((a) => typeof a === 'string' && a !== ''))) {
-    throw new TesseraError('INVALID_OPTION', 'jwt.audience: expected a non-empty string or a non-empty list of them');
+  const audiences: unknown[] = options.audience === undefined ? [] : Array.isArray(options.audience) ? options.audience : [options.audience];
+  const strings = audiences.every((a): a is string => typeof a === 'string' && a !== '');
+  if (options.audience !== undefined && (audiences.length === 0 || !strings || audiences.join('').length > MAX_CLAIM_LENGTH.audience)) {
+    throw new TesseraError('INVALID_OPTION', `jwt.audience: expected a non-empty string or list of them, ${MAX_CLAIM_LENGTH.audience} characters at most in all`);
   }
   return { ...options, algorithm };
 }

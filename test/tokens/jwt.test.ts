@@ -156,7 +156,8 @@ describe("stateless access tokens (accessTokens: 'jwt')", () => {
     const forged = [
       `${b64({ alg: 'none', typ: 'at+jwt', kid: 'a' })}.${payload}.`,
       `${header}.${edited}.${signature}`,
-      `${header}.${payload}.${signature.slice(0, -2)}AA`,
+      // One signature character changed (not the last, whose low bits are padding).
+      `${header}.${payload}.${signature.slice(0, 10)}${signature[10] === 'A' ? 'B' : 'A'}${signature.slice(11)}`,
       (await hs256.tokens.issue('alice')).accessToken,
       (await otherAudience.tokens.issue('alice')).accessToken,
       (await opaque.tokens.issue('alice')).accessToken,
@@ -170,6 +171,16 @@ describe("stateless access tokens (accessTokens: 'jwt')", () => {
     expect((await server.me(pair.accessToken)).status).toBe(200);
   });
 
+  it('carries the longest token it can sign through the Authorization header: a 256-character user id, the longest issuer and audience', async () => {
+    const clock = frozenClock();
+    const audience = ['a'.repeat(256), 'b'.repeat(256)];
+    const server = await api(clock, memory(clock), [KEY_A], { accessTokens: 'jwt', jwt: { issuer: `https://${'i'.repeat(248)}`, audience } });
+    const userId = '€'.repeat(256); // 768 bytes of UTF-8
+    const pair = await server.tokens.issue(userId);
+    expect(pair.accessToken.length).toBeGreaterThan(1024); // longer than a session token header may be
+    expect(await server.me(pair.accessToken)).toMatchObject({ status: 200, userId });
+  });
+
   it('refuses options that cannot be meant', () => {
     const engine = createSessions({ secret: SECRET, store: new MemoryStore({ sweepIntervalMs: 0 }) });
     expect(() => createTokens(engine, { accessTokens: 'jws' as 'jwt' })).toThrow(/accessTokens must be one of "opaque", "jwt"/);
@@ -177,6 +188,8 @@ describe("stateless access tokens (accessTokens: 'jwt')", () => {
     expect(() => createTokens(engine, { accessTokens: 'jwt', jwt: { algorithm: 'RS256' as 'EdDSA' } })).toThrow(/jwt.algorithm must be one of/);
     expect(() => createTokens(engine, { accessTokens: 'jwt', jwt: { audience: [] } })).toThrow(/jwt.audience/);
     expect(() => createTokens(engine, { accessTokens: 'jwt', jwt: { issuer: '' } })).toThrow(/jwt.issuer/);
+    expect(() => createTokens(engine, { accessTokens: 'jwt', jwt: { issuer: 'i'.repeat(257) } })).toThrow(/at most 256 characters/);
+    expect(() => createTokens(engine, { accessTokens: 'jwt', jwt: { audience: ['a'.repeat(300), 'b'.repeat(300)] } })).toThrow(/512 characters at most/);
     expect(() => createTokens(engine, { accessTokens: 'jwt', jwt: { audiance: 'x' } as never })).toThrow(/did you mean "audience"/);
   });
 });
