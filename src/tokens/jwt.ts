@@ -141,7 +141,7 @@ export class JwtAccess {
    * Never throws for a bad token.
    */
   async verify(token: unknown, now: number): Promise<JwtClaims | 'expired' | 'invalid'> {
-    if (typeof token !== 'string' || token.length > MAX_JWT_LENGTH || token.split('.').length !== 3) return 'invalid';
+    if (typeof token !== 'string' || token.length > MAX_JWT_LENGTH || !isCanonicalCompact(token)) return 'invalid';
     const jose = await this.#load();
     try {
       const { payload } = await jose.jwtVerify(
@@ -212,6 +212,20 @@ export class JwtAccess {
     return this.#jose;
   }
 }
+
+/**
+ * Whether a token is three parts of canonical base64url (RFC 7515 §7.1): nothing but the
+ * alphabet, and the last character's unused bits zero. Node's decoder ignores stray characters
+ * and those bits, so without this check `token + ' '` or a changed last character would verify
+ * as the same token (a second spelling of one credential, which a blocklist or a cache keyed by
+ * the token would miss).
+ */
+function isCanonicalCompact(token: string): boolean {
+  const parts = token.split('.');
+  return parts.length === 3 && parts.every((part) => BASE64URL.test(part) && Buffer.from(part, 'base64url').toString('base64url') === part);
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
 /** Whole seconds since epoch, as JWT times are. */
 function seconds(ms: number): number {
