@@ -8,22 +8,12 @@
  */
 import { page, type KitChannel } from './dom.js';
 
-/** Why a session ended, as the server tells it (see tessera's README, "Why a session ended"). */
-export type EndReason = 'idle' | 'absolute' | 'revoked' | 'admin' | 'replay' | 'signed_out';
+// The status answer's shape is the server's own (src/core/status.ts), imported as a type only:
+// nothing of the core reaches the browser bundle.
+import type { EndReason } from '../core/ended.js';
+import type { SessionStatus } from '../core/status.js';
 
-/** What the status endpoint answers. Times are ms since epoch on the server's clock. */
-export interface SessionStatus {
-  /** Whether a user is signed in. */
-  signedIn: boolean;
-  /** The server's clock when it answered (ms since epoch). */
-  now: number;
-  /** When the session expires unless used (ms since epoch, server clock); `null` when signed out. */
-  idleExpiresAt: number | null;
-  /** When the session expires however active (ms since epoch, server clock); `null` when signed out. */
-  absoluteExpiresAt: number | null;
-  /** Why the session ended, when known; `null` while signed in. */
-  endReason: EndReason | null;
-}
+export type { EndReason, SessionStatus };
 
 /** Options of {@link watchSession}. Durations are milliseconds. */
 export interface WatchOptions {
