@@ -120,6 +120,14 @@ export class JwtAccess {
     return this.#options.algorithm;
   }
 
+  /**
+   * Load `jose` now, so that an operation that writes to the store can fail before it writes.
+   * @throws TesseraError `INVALID_OPTION` when `jose` is not installed.
+   */
+  async ready(): Promise<void> {
+    await this.#load();
+  }
+
   /** A signed access token. @throws TesseraError `INVALID_OPTION` when `jose` is not installed. */
   async sign(content: JwtContent): Promise<string> {
     const jose = await this.#load();

@@ -113,11 +113,13 @@ export class Tokens {
   /**
    * Start a family for a user who just proved who they are: a refresh token and a first
    * access token. It counts against `maxSessionsPerUser` as a sign-in does.
-   * @throws TesseraError `INVALID_OPTION` for a bad user id; `SESSION_LIMIT` under the `reject`
-   * policy; `STORE_UNAVAILABLE`.
+   * @throws TesseraError `INVALID_OPTION` for a bad user id, or in `'jwt'` mode without `jose`
+   * (nothing is stored then); `SESSION_LIMIT` under the `reject` policy; `STORE_UNAVAILABLE`.
    */
   async issue(userId: string, meta: IssueMeta = {}, request?: TokenRequest): Promise<TokenPair> {
     if (!isUserId(userId)) throw new TesseraError('INVALID_OPTION', 'issue: userId must be a non-empty string of at most 256 characters');
+    // Fail before the family is stored, not after, when 'jwt' mode has no jose to sign with.
+    await this.#jwt?.ready();
     const ctx = this.#ctx;
     const now = this.#opts.now();
     const identity = newIdentity();
@@ -153,7 +155,7 @@ export class Tokens {
   /**
    * Exchange a refresh token for a new pair. A lost response is retried with the same token
    * and gets the same pair; a retired token ends the family (`reuse_detected`).
-   * @throws TesseraError `STORE_UNAVAILABLE` only.
+   * @throws TesseraError `STORE_UNAVAILABLE`; `INVALID_OPTION` in `'jwt'` mode without `jose`.
    */
   async refresh(refreshToken: unknown, request?: TokenRequest): Promise<RefreshResult> {
     const info = infoOf(request);
@@ -163,6 +165,7 @@ export class Tokens {
       return { ok: false, reason: 'invalid' };
     }
     const key = storeKeyOf(identity.sid);
+    await this.#jwt?.ready();
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const outcome = await this.#refreshOnce(key, identity, info);
       if (outcome !== 'conflict') return outcome;
