@@ -99,9 +99,9 @@ async function koaApp(transport: 'header' | 'both' = 'header'): Promise<string> 
   return server.url;
 }
 
-async function fastifyApp(transport: 'header' | 'both' = 'header'): Promise<string> {
+async function fastifyApp(transport: 'header' | 'both' = 'header', cookiePath = '/'): Promise<string> {
   const app = Fastify();
-  await app.register(tesseraFastify, { secret: SECRET, store: new MemoryStore({ sweepIntervalMs: 0 }), transport, saveUninitialized: false, cookie: { secure: false } } as never);
+  await app.register(tesseraFastify, { secret: SECRET, store: new MemoryStore({ sweepIntervalMs: 0 }), transport, saveUninitialized: false, cookie: { secure: false, path: cookiePath } } as never);
   app.get('/whoami', async (request) => ({ user: request.tessera.userId, transport: request.tessera.transport }));
   app.post('/signin', async (request) => {
     await request.tessera.signIn(String((request.query as Record<string, unknown>)['user'] ?? 'ann'));
@@ -170,5 +170,22 @@ describe.each([
     const out = await send(url, 'POST', '/signout', bearer(token));
     expect(out.headers['tessera-session']).toBe('');
     expect((await send(url, 'GET', '/whoami', bearer(token))).json).toMatchObject({ user: null });
+  });
+});
+
+describe('header transport through tessera/fastify and the cookie Path', () => {
+  it("reads a header client's token outside the cookie's Path, which only limits where browsers send the cookie", async () => {
+    const url = await fastifyApp('header', '/app');
+    const token = String((await send(url, 'POST', '/signin?user=ann')).headers['tessera-session']);
+    expect(token).toMatch(/\./);
+    expect((await send(url, 'GET', '/whoami', bearer(token))).json).toEqual({ user: 'ann', transport: 'header' });
+  });
+
+  it("with transport 'both', still ignores a cookie outside its Path", async () => {
+    const url = await fastifyApp('both', '/app');
+    const signIn = await send(url, 'POST', '/signin?user=ann');
+    // Outside /app the session is inert: no cookie is set for it and none would be read.
+    expect(signIn.headers['set-cookie']).toBeUndefined();
+    expect((await send(url, 'GET', '/whoami')).json).toMatchObject({ user: null });
   });
 });

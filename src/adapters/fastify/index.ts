@@ -156,7 +156,11 @@ const plugin = function tesseraSession(fastify: FastifyInstance, options: Fastif
 
   fastify.addHook('onRequest', async (request, reply) => {
     const path = request.url.split('?', 1)[0] || '/';
-    const inert = !pathMatches(path, context.variants.base.path);
+    // Outside the cookie's Path a browser sends no cookie, so the session is inert there (as with
+    // @fastify/session). A header client sends its token wherever it goes: not inert for it.
+    const inert =
+      !pathMatches(path, context.variants.base.path) &&
+      transportOf(context.engine.options, { tokenHeader: rawHeaderValues(request.raw, context.tokenHeader) }) === 'cookie';
     const info = requestInfo(context, request, path, inert);
     let loaded: RequestSession | undefined;
     if (!inert && context.engine.hasCredential(info)) {
