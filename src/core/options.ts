@@ -185,6 +185,8 @@ export interface ResolvedOptions extends Omit<Required<SessionOptions>, 'secret'
   anomaly: ResolvedAnomalyOptions | false;
   onEvent: EventListener | undefined;
   userIdFrom: SessionOptions['userIdFrom'];
+  /** The token header's name, lower-cased (as Node and `Headers` name headers). */
+  tokenHeader: string;
 }
 
 /**

@@ -125,7 +125,7 @@ const plugin = function tesseraSession(fastify: FastifyInstance, options: Fastif
       { ...(setup.legacy && { legacy: setup.legacy }), hints: { derived: mapped.derived } },
     );
     sessionStore = given;
-    context = { engine, cookieName: mapped.cookieName, cookiePrefix: mapped.cookiePrefix, storeErrorStatus: mapped.storeErrorStatus, variants: mapped.variants, settings: { rolling: engine.options.rolling }, saveUninitialized: mapped.saveUninitialized, tokenHeader: engine.options.tokenHeader.toLowerCase() };
+    context = { engine, cookieName: mapped.cookieName, cookiePrefix: mapped.cookiePrefix, storeErrorStatus: mapped.storeErrorStatus, variants: mapped.variants, settings: { rolling: engine.options.rolling }, saveUninitialized: mapped.saveUninitialized, tokenHeader: engine.options.tokenHeader };
   } catch (error) {
     done(error as Error);
     return;

@@ -213,7 +213,7 @@ export function koaSessions(options: KoaSessionOptions): KoaSessions {
     throw new TesseraError('INVALID_OPTION', 'storeErrorStatus must be an HTTP error status (400-599)');
   }
   const engine = createSessions(core);
-  const tokenHeader = engine.options.tokenHeader.toLowerCase();
+  const tokenHeader = engine.options.tokenHeader;
   const settings = { rolling: engine.options.rolling };
   const middleware: Middleware = async function tesseraSession(ctx, next) {
     const info = requestInfoOf(ctx, tokenHeader);

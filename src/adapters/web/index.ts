@@ -126,7 +126,7 @@ export function webSessionsOf(engine: Engine, reading: WebRequestOptions = {}): 
     return guard;
   };
   const load = async (request: Request, context?: RequestContext): Promise<WebSession> => {
-    const info = requestInfoOf(request, reading, context, engine.options.tokenHeader.toLowerCase());
+    const info = requestInfoOf(request, reading, context, engine.options.tokenHeader);
     const binding = new RequestBinding(engine, info, settings, engine.hasCredential(info) ? await engine.load(info) : undefined);
     return new BoundWebSession(binding, request, info.secure, guardFor(), transportOf(engine.options, info), engine.options.now);
   };
