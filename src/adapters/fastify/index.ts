@@ -33,7 +33,6 @@ import type { SessionMethods } from './session-object.js';
 import { MemoryStore, Store, idGenerator } from './store.js';
 import { transportOf } from '../../core/transport.js';
 import { rawHeaderValues } from '../node-headers.js';
-import { sessionStatus } from '../../core/status.js';
 
 declare module 'fastify' {
   /** Your session data, typed: `declare module 'fastify' { interface Session { views: number } }`, as with @fastify/session. */
@@ -216,19 +215,14 @@ const plugin = function tesseraSession(fastify: FastifyInstance, options: Fastif
   const guards = new Map<string, CsrfGuard>();
   const statusRoute = (keepAlive: boolean) => async (request: FastifyRequest, reply: FastifyReply): Promise<string> => {
     const state = stateOf(request);
-    const rs = state.rs;
-    if (keepAlive) {
-      try {
-        await rs.save();
-      } catch (error) {
-        throw withStatus(error, context.storeErrorStatus);
-      }
-    } else {
-      // Not activity: the commit in onSend saves nothing, and still sends what the session owes.
-      state.binding.passive = true;
+    let body: string;
+    try {
+      body = await state.binding.statusBody(state.rs, keepAlive, context.engine.options.now());
+    } catch (error) {
+      throw withStatus(error, context.storeErrorStatus);
     }
     reply.header('Content-Type', 'application/json; charset=utf-8').header('Cache-Control', 'no-store');
-    return JSON.stringify(sessionStatus(rs, state.binding.info, context.engine.options.now()));
+    return body;
   };
   fastify.decorate('tessera', {
     engine: context.engine,

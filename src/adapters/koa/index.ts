@@ -32,7 +32,6 @@ import { guardRawResponse } from '../web/raw-response.js';
 import { createKoaSession, type KoaSessionHost, type KoaSessionMethods, type KoaSessionObject } from './session-object.js';
 import { transportOf, type RequestTransport } from '../../core/transport.js';
 import { rawHeaderValues } from '../node-headers.js';
-import { sessionStatus } from '../../core/status.js';
 
 export type { CsrfOptions, KoaSessionMethods, KoaSessionObject };
 
@@ -238,17 +237,16 @@ export function koaSessions(options: KoaSessionOptions): KoaSessions {
   const statusRoute = (keepAlive: boolean): Middleware => async (ctx) => {
     const state = (ctx as StatefulContext)[STATE];
     if (state === undefined) throw new TesseraError('INVALID_OPTION', `${keepAlive ? 'keepAlive' : 'status'}(): mount it after the session middleware`);
-    const rs = state.rs;
+    let body: string;
     try {
-      if (keepAlive) await rs.save();
-      else state.binding.passive = true;
+      body = await state.binding.statusBody(state.rs, keepAlive, engine.options.now());
     } catch (error) {
       throw withStatus(error, storeErrorStatus);
     }
     ctx.status = 200;
     ctx.type = 'application/json; charset=utf-8';
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = JSON.stringify(sessionStatus(rs, state.binding.info, engine.options.now()));
+    ctx.body = body;
   };
   return {
     middleware,

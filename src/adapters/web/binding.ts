@@ -9,6 +9,7 @@
 import type { Engine, RequestInfo } from '../../core/engine.js';
 import type { ResponseHeaders } from '../../core/headers.js';
 import type { RequestSession } from '../../core/request-session.js';
+import { sessionStatus } from '../../core/status.js';
 
 /** Where the commit of a request stands. */
 type Phase =
@@ -64,6 +65,20 @@ export class RequestBinding {
   /** Whether the session exists yet (loaded, or made since). A session never made needs no commit. */
   get made(): boolean {
     return this.#rs !== undefined;
+  }
+
+  /**
+   * The JSON body of a status or keep-alive route for `rs`, this request's session (as the
+   * adapter hands it out). A keep-alive is activity: the session is saved now. A status request
+   * is not: the commit will save nothing, and still sends what the session owes (a rotated
+   * token, a cleared cookie). The body holds no token.
+   * @param now the engine's clock (ms since epoch), for the client's clock correction.
+   * @throws TesseraError `STORE_UNAVAILABLE` when a keep-alive cannot be saved.
+   */
+  async statusBody(rs: RequestSession, keepAlive: boolean, now: number): Promise<string> {
+    if (keepAlive) await rs.save();
+    else this.passive = true;
+    return JSON.stringify(sessionStatus(rs, this.#info, now));
   }
 
   /** The request's session; for a request without a session cookie, made (empty) now. */

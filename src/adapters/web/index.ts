@@ -16,7 +16,6 @@ import { createSessions, internals, type Engine } from '../../core/engine.js';
 import type { ResponseHeaders } from '../../core/headers.js';
 import type { SessionOptions } from '../../core/options.js';
 import type { RequestSession } from '../../core/request-session.js';
-import { sessionStatus } from '../../core/status.js';
 import { RequestBinding } from './binding.js';
 import { CsrfGuard, type CsrfFacts, type CsrfOptions } from './csrf.js';
 import { requestInfoOf, withHeaders, type RequestContext, type WebRequestOptions } from './headers.js';
@@ -189,10 +188,7 @@ class BoundWebSession implements WebSession {
   }
 
   async statusResponse(keepAlive = false): Promise<Response> {
-    const rs = this.session;
-    if (keepAlive) await rs.save();
-    else this.#binding.passive = true;
-    const body = JSON.stringify(sessionStatus(rs, this.#binding.info, this.#now()));
+    const body = await this.#binding.statusBody(this.session, keepAlive, this.#now());
     return this.commit(new Response(body, { status: 200, headers: { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' } }));
   }
 
