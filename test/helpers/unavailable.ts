@@ -11,19 +11,17 @@ import { describe, it } from 'vitest';
 export const IN_CI = process.env['CI'] === 'true';
 
 /**
- * Stand in for tests that cannot run: on CI a failing test, elsewhere a skipped one named
- * `<what> [skipped: <reason>]`.
+ * Stand in for tests that cannot run: one test whose body fails with `reason`. Under `CI=true`
+ * it runs, so the run fails; elsewhere it is skipped (a local run shows it among the skipped,
+ * named `<what> [skipped: <reason>]`, instead of passing silently without the server).
  * @param what what the tests cover, e.g. `'LegacyStore on connect-redis'`.
  * @param reason why they cannot run here, e.g. `'no Redis at redis://127.0.0.1:6379'`.
  */
 export function unavailable(what: string, reason: string): void {
-  if (IN_CI) {
-    it(`${what}: needs what this machine lacks (CI=true)`, () => {
-      throw new Error(`${reason}; on CI (CI=true) these tests must run, not skip`);
-    });
-    return;
-  }
-  it.skip(`${what} [skipped: ${reason}]`, () => undefined);
+  // Skipped outside CI only: a machine without the server may not run these tests, CI must.
+  it.skipIf(!IN_CI)(IN_CI ? `${what}: needs what this machine lacks (CI=true)` : `${what} [skipped: ${reason}]`, () => {
+    throw new Error(`${reason}; on CI (CI=true) these tests must run, not skip`);
+  });
 }
 
 /** `describe(title, body)` when `problem` is `undefined`; otherwise {@link unavailable}. */

@@ -18,6 +18,7 @@ import { PostgresStore } from '../../src/store/postgres.js';
 import { SECRET, cookieOf } from '../adapters/express-helpers.js';
 import { createSessionTable } from '../helpers/servers.js';
 import { privatePostgres, type PrivatePostgres } from '../helpers/sql-servers.js';
+import { unavailable } from '../helpers/unavailable.js';
 
 const RIGHT_PASSWORD = 'the-right-password-7c1e';
 const WRONG_PASSWORD = 'a-wrong-password-93ab';
@@ -80,7 +81,7 @@ function expectWrongPassword(error: unknown, events: SessionEvent[]): void {
 
 if ('skip' in server) {
   // Reached only outside CI: under CI=true a missing server fails the run above.
-  it.skip(`reports a wrong PostgreSQL password to the app [skipped: ${server.skip}]`, () => {});
+  unavailable('reports a wrong PostgreSQL password to the app', server.skip);
 } else {
   describe('a wrong PostgreSQL password with the Express drop-in (private server, password auth)', () => {
     const pg: PrivatePostgres = server;

@@ -21,20 +21,18 @@ const nodeSqliteName = 'node:sqlite';
 const nodeSqlite = (await import(nodeSqliteName).catch(() => null)) as {
   DatabaseSync: new (path: string) => SqliteDatabaseLike;
 } | null;
-if (nodeSqlite) {
-  runStoreConformance(
-    'SqliteStore (node:sqlite DatabaseSync handle)',
-    ({ now }) => {
-      const database = new nodeSqlite.DatabaseSync(':memory:');
-      return { store: new SqliteStore({ database, now, purgeIntervalMs: 0 }), cleanup: () => void database.close() };
-    },
-    { framework: { describe, it } },
-  );
-} else {
-  // Not a missing server, so not `unavailable()` (which fails under CI=true): node:sqlite exists
-  // from Node 22.5, and this project supports Node 20, where this case cannot run. It runs on 22.5+.
-  it.skip(`runs the conformance suite on a node:sqlite DatabaseSync handle [skipped: node:sqlite is not available on Node ${process.versions.node}]`, () => {});
-}
+// The same suite on Node's own driver. node:sqlite exists from Node 22.5 and this project
+// supports Node 20: there the cases are registered skipped (their bodies unchanged, the reason in
+// the name), not failed, since it is the runtime and not the machine that lacks it.
+runStoreConformance(
+  nodeSqlite ? 'SqliteStore (node:sqlite DatabaseSync handle)' : `SqliteStore (node:sqlite DatabaseSync handle) [skipped: node:sqlite needs Node 22.5+, this is ${process.versions.node}]`,
+  ({ now }) => {
+    if (nodeSqlite === null) throw new Error('node:sqlite is not available');
+    const database = new nodeSqlite.DatabaseSync(':memory:');
+    return { store: new SqliteStore({ database, now, purgeIntervalMs: 0 }), cleanup: () => void database.close() };
+  },
+  { framework: { describe: nodeSqlite ? describe : describe.skip, it } },
+);
 
 const T0 = 1_700_000_000_000;
 const record = (overrides: Partial<SessionRecord> = {}): SessionRecord => sampleRecord(overrides, T0);
