@@ -18,7 +18,6 @@ import { toHashTableMode } from './hidden-class.js';
 import type { AdapterSettings } from './options.js';
 import { createSessionObject, syncCookie, type SessionBinding, type SessionObject } from './session-object.js';
 import { rawHeaderValues } from '../node-headers.js';
-export { rawHeaderValues } from '../node-headers.js';
 
 /** What every request of one engine shares. */
 export interface MiddlewareContext {
@@ -259,6 +258,8 @@ export class ExpressRequestInfo implements RequestInfo {
   readonly #req: ExpressRequest;
   readonly #proxy: boolean | undefined;
   #secure: boolean | undefined;
+  /** The token header's values once read (`false`: not read yet); the transport rule asks more than once. */
+  #tokenHeader: string[] | undefined | false = false;
   #ip: { value: string | undefined } | undefined;
 
   constructor(req: ExpressRequest, path: string, proxy: boolean | undefined) {
@@ -289,10 +290,10 @@ export class ExpressRequestInfo implements RequestInfo {
    * `Authorization` in `req.headers`, and a duplicate must be seen to be refused.
    */
   get tokenHeader(): string[] | undefined {
-    return rawHeaderValues(this.#req, this.tokenHeaderName);
+    if (this.#tokenHeader === false) this.#tokenHeader = rawHeaderValues(this.#req, this.tokenHeaderName);
+    return this.#tokenHeader;
   }
 }
-
 
 /** Whether the request came over HTTPS, honouring the `proxy` option as express-session does. */
 function isSecure(req: ExpressRequest, proxy: boolean | undefined): boolean {

@@ -34,6 +34,8 @@ export interface Context {
   saveUninitialized: boolean;
   /** The engine's `tokenHeader`, lower-case: where the header transport reads the session. */
   tokenHeader: string;
+  /** Whether the engine's transport (`'header'` or `'both'`) reads the token header at all. */
+  readsTokenHeader: boolean;
 }
 
 export type StatefulRequest = FastifyRequest & { [STATE]: FastifyBinding | null };
@@ -188,7 +190,8 @@ export function requestInfo(context: Context, request: FastifyRequest, path: str
   return {
     cookie: inert ? undefined : coreCookie(context, request.headers.cookie),
     // From rawHeaders: Node keeps only the first Authorization line, and a duplicate must be refused.
-    tokenHeader: inert ? undefined : rawHeaderValues(request.raw, context.tokenHeader),
+    // Not read at all under the cookie transport (the default): no scan on the hot path.
+    tokenHeader: inert || !context.readsTokenHeader ? undefined : rawHeaderValues(request.raw, context.tokenHeader),
     secure,
     ip: request.ip,
     userAgent: typeof userAgent === 'string' ? userAgent : undefined,

@@ -124,7 +124,7 @@ const plugin = function tesseraSession(fastify: FastifyInstance, options: Fastif
       { ...(setup.legacy && { legacy: setup.legacy }), hints: { derived: mapped.derived } },
     );
     sessionStore = given;
-    context = { engine, cookieName: mapped.cookieName, cookiePrefix: mapped.cookiePrefix, storeErrorStatus: mapped.storeErrorStatus, variants: mapped.variants, settings: { rolling: engine.options.rolling }, saveUninitialized: mapped.saveUninitialized, tokenHeader: engine.options.tokenHeader };
+    context = { engine, cookieName: mapped.cookieName, cookiePrefix: mapped.cookiePrefix, storeErrorStatus: mapped.storeErrorStatus, variants: mapped.variants, settings: { rolling: engine.options.rolling }, saveUninitialized: mapped.saveUninitialized, tokenHeader: engine.options.tokenHeader, readsTokenHeader: engine.options.transport !== 'cookie' };
   } catch (error) {
     done(error as Error);
     return;
@@ -159,7 +159,7 @@ const plugin = function tesseraSession(fastify: FastifyInstance, options: Fastif
     // @fastify/session). A header client sends its token wherever it goes: not inert for it.
     const inert =
       !pathMatches(path, context.variants.base.path) &&
-      transportOf(context.engine.options, { tokenHeader: rawHeaderValues(request.raw, context.tokenHeader) }) === 'cookie';
+      (!context.readsTokenHeader || transportOf(context.engine.options, { tokenHeader: rawHeaderValues(request.raw, context.tokenHeader) }) === 'cookie');
     const info = requestInfo(context, request, path, inert);
     let loaded: RequestSession | undefined;
     if (!inert && context.engine.hasCredential(info)) {
@@ -252,7 +252,7 @@ const plugin = function tesseraSession(fastify: FastifyInstance, options: Fastif
             header,
             ownOrigin: `${request.protocol}://${request.host}`,
             secure,
-            transport: transportOf(context.engine.options, { tokenHeader: rawHeaderValues(request.raw, context.tokenHeader) }),
+            transport: transportOf(context.engine.options, state.binding.info),
             formField: (name) => (typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[name] : undefined),
           },
           () => state.rs,

@@ -162,11 +162,11 @@ function withStatus(error: unknown, status: number): unknown {
  * The engine's view of a Koa request (`ctx.secure` and `ctx.ip` follow `app.proxy`). The token
  * header is read from `rawHeaders`, where a duplicate shows (and is refused).
  */
-function requestInfoOf(ctx: Context, tokenHeader: string): RequestInfo {
+function requestInfoOf(ctx: Context, tokenHeader: string | undefined): RequestInfo {
   const userAgent = ctx.headers['user-agent'];
   return {
     cookie: ctx.headers.cookie,
-    tokenHeader: rawHeaderValues(ctx.req, tokenHeader),
+    tokenHeader: tokenHeader === undefined ? undefined : rawHeaderValues(ctx.req, tokenHeader),
     secure: ctx.secure,
     ip: ctx.ip,
     userAgent: typeof userAgent === 'string' ? userAgent : undefined,
@@ -212,7 +212,8 @@ export function koaSessions(options: KoaSessionOptions): KoaSessions {
     throw new TesseraError('INVALID_OPTION', 'storeErrorStatus must be an HTTP error status (400-599)');
   }
   const engine = createSessions(core);
-  const tokenHeader = engine.options.tokenHeader;
+  // Under the cookie transport (the default) the token header is never read.
+  const tokenHeader = engine.options.transport === 'cookie' ? undefined : engine.options.tokenHeader;
   const settings = { rolling: engine.options.rolling };
   const middleware: Middleware = async function tesseraSession(ctx, next) {
     const info = requestInfoOf(ctx, tokenHeader);

@@ -27,10 +27,11 @@ export interface RequestContext {
 /**
  * The engine's view of a Web request.
  * @param tokenHeader the engine's `tokenHeader` (lower-case), whose value carries the session
- * for the header transport. `Headers` joins repeated lines with ", ", which the engine refuses
- * as malformed: a duplicated header gives no session.
+ * for the header transport; left out (the cookie transport), the header is not read. `Headers`
+ * joins repeated lines with ", ", which the engine refuses as malformed: a duplicated header
+ * gives no session.
  */
-export function requestInfoOf(request: Request, options: WebRequestOptions, context: RequestContext = {}, tokenHeader = 'authorization'): RequestInfo {
+export function requestInfoOf(request: Request, options: WebRequestOptions, context: RequestContext = {}, tokenHeader?: string): RequestInfo {
   const headers = request.headers;
   const url = urlParts(request.url);
   const trust = options.trustProxy === true;
@@ -38,7 +39,7 @@ export function requestInfoOf(request: Request, options: WebRequestOptions, cont
   const forwardedFor = trust ? firstValue(headers.get('x-forwarded-for')) : undefined;
   return {
     cookie: headers.get('cookie') ?? undefined,
-    tokenHeader: headers.get(tokenHeader) ?? undefined,
+    tokenHeader: tokenHeader === undefined ? undefined : (headers.get(tokenHeader) ?? undefined),
     secure: context.secure ?? (forwardedProto !== undefined ? forwardedProto === 'https' : url.https),
     ip: context.ip ?? forwardedFor,
     userAgent: headers.get('user-agent') ?? undefined,

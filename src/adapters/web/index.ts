@@ -124,8 +124,10 @@ export function webSessionsOf(engine: Engine, reading: WebRequestOptions = {}): 
     if (guard === undefined) guards.set(cacheKey, (guard = new CsrfGuard(() => internals(engine).keyRing.referenceKey, options)));
     return guard;
   };
+  // Under the cookie transport (the default) the token header is never read.
+  const tokenHeader = engine.options.transport === 'cookie' ? undefined : engine.options.tokenHeader;
   const load = async (request: Request, context?: RequestContext): Promise<WebSession> => {
-    const info = requestInfoOf(request, reading, context, engine.options.tokenHeader);
+    const info = requestInfoOf(request, reading, context, tokenHeader);
     const binding = new RequestBinding(engine, info, settings, engine.hasCredential(info) ? await engine.load(info) : undefined);
     return new BoundWebSession(binding, request, info.secure, guardFor(), transportOf(engine.options, info), engine.options.now);
   };
