@@ -1,13 +1,13 @@
 /**
  * Cross-site request forgery defences, framework-free.
  *
- * 1. Fetch metadata and origin: a state-changing request is refused when the browser says it
- *    came from another site (`Sec-Fetch-Site: cross-site`, or an `Origin` that is not ours).
- *    Every current browser sends one of the two (OWASP CSRF Cheat Sheet, "Fetch Metadata").
- * 0. A request whose session token came in a header (`transport`) carries no ambient
+ * 1. A request whose session token came in a header (`transport`) carries no ambient
  *    credential: a browser adds no `Authorization` or custom header to a cross-site request on
  *    its own, so nothing can be forged with it, and it is allowed.
- * 2. Where neither header is present (old browsers, some proxies), a synchronizer token bound
+ * 2. Fetch metadata and origin: a state-changing request is refused when the browser says it
+ *    came from another site (`Sec-Fetch-Site: cross-site`, or an `Origin` that is not ours).
+ *    Every current browser sends one of the two (OWASP CSRF Cheat Sheet, "Fetch Metadata").
+ * 3. Where neither header is present (old browsers, some proxies), a synchronizer token bound
  *    to the session: `HMAC(key, "csrf" + session id)`, compared in constant time. It changes
  *    whenever the session token changes (sign-in, regeneration), so it cannot be fixed in advance.
  * @module
@@ -17,6 +17,11 @@ import type { RequestTransport } from './transport.js';
 
 /** Methods that must not change state (RFC 9110 §9.2.1), so they are never checked. */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+
+/** Whether a method is one the origin check always allows (RFC 9110 §9.2.1). */
+export function isSafeMethod(method: string): boolean {
+  return SAFE_METHODS.has(method.toUpperCase());
+}
 
 /** What the origin check needs from a request. */
 export interface OriginFacts {
@@ -49,7 +54,7 @@ export type OriginVerdict = 'allow' | 'reject' | 'unknown';
 
 /** Decide from `Sec-Fetch-Site` and `Origin` whether a request may change state. */
 export function originVerdict(facts: OriginFacts, policy: OriginPolicy = {}): OriginVerdict {
-  if (SAFE_METHODS.has(facts.method.toUpperCase())) return 'allow';
+  if (isSafeMethod(facts.method)) return 'allow';
   if (facts.transport === 'header') return 'allow';
   const trusted = facts.origin !== undefined && (policy.trustedOrigins ?? []).includes(facts.origin);
   switch (facts.secFetchSite?.toLowerCase()) {

@@ -56,6 +56,7 @@ export async function listSessions(ctx: SessionContext, userId: string, request:
 
 function describe(ctx: SessionContext, entry: UserSessionEntry, current: boolean): SessionInfo {
   const { record } = entry;
+  const family = familyOf(record);
   return {
     id: entry.key,
     ref: ctx.reference(entry.key),
@@ -66,8 +67,8 @@ function describe(ctx: SessionContext, entry: UserSessionEntry, current: boolean
     expiresAt: record.expiresAt,
     userAgent: record.meta.userAgent,
     ip: record.meta.ip,
-    kind: familyOf(record) === undefined ? 'session' : 'tokens',
-    device: familyOf(record)?.device,
+    kind: family === undefined ? 'session' : 'tokens',
+    device: family?.device,
   };
 }
 

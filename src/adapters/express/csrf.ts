@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { readCookie } from '../../core/cookie-reader.js';
-import { csrfToken, originVerdict, verifyCsrfToken, type OriginPolicy } from '../../core/csrf.js';
+import { csrfToken, isSafeMethod, originVerdict, verifyCsrfToken, type OriginPolicy } from '../../core/csrf.js';
 import { TesseraError } from '../../core/errors.js';
 import type { RequestSession } from '../../core/request-session.js';
 
@@ -77,7 +77,7 @@ export function createCsrf(keyOf: (req: IncomingMessage) => Buffer, options: Csr
       {
         method: req.method ?? 'GET',
         // A session token from a header is no ambient credential: nothing to forge.
-        transport: isSafe(req.method) ? undefined : req.tessera!.transport,
+        transport: isSafeMethod(req.method ?? 'GET') ? undefined : req.tessera!.transport,
         secFetchSite: single(req.headers['sec-fetch-site']),
         origin: single(req.headers.origin),
         ownOrigin: ownOrigin(req),
@@ -130,11 +130,6 @@ function visitorValue(req: CsrfRequest, res: ServerResponse): string {
   res.setHeader('Cache-Control', 'no-store');
   holder[ISSUED] = value;
   return value;
-}
-
-/** Methods the origin check always allows (RFC 9110 §9.2.1): no session needed to decide. */
-function isSafe(method: string | undefined): boolean {
-  return method === 'GET' || method === 'HEAD' || method === 'OPTIONS' || method === 'TRACE';
 }
 
 function single(value: string | string[] | undefined): string | undefined {
