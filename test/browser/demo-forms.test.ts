@@ -1,38 +1,27 @@
 // The demo's password forms in real Chromium: each has the (hidden) username field browsers ask
 // for, so Chromium logs no "[DOM] Password forms should have (optionally hidden) username
 // fields" warning on the session page (the password change) or the re-authentication page.
-import type { Browser, ConsoleMessage } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeBrowser, launchBrowser } from '../helpers/browser.js';
+import type { ConsoleMessage } from 'playwright-core';
+import { expect, it } from 'vitest';
+import { describeBrowser } from '../helpers/browser.js';
 import { MINUTE } from '../helpers/clock.js';
-import { openSignedIn, startDemo, type RunningDemo } from './demo-in-browser.js';
+import { openSignedIn, useDemoInChromium } from './demo-in-browser.js';
 
 const WARNING = 'Password forms should have';
 
 describeBrowser('the demo password forms in Chromium', () => {
-  let browser: Browser | undefined;
-  let running: RunningDemo | undefined;
-
-  beforeAll(async () => {
-    running = await startDemo();
-    browser = await launchBrowser();
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await running?.close();
-  });
+  const demo = useDemoInChromium();
 
   it('give Chromium no reason to warn about a password form without a username field', async () => {
-    const context = await browser!.newContext();
+    const context = await demo.browser.newContext();
     const page = await context.newPage();
     const messages: string[] = [];
     page.on('console', (message: ConsoleMessage) => void messages.push(message.text()));
-    await openSignedIn(page, running!);
+    await openSignedIn(page, demo.running);
     expect(await page.locator('form[action="/password"] input[autocomplete=username]').getAttribute('value')).toBe('alice');
 
     // A sign-in older than 10 minutes: the password change asks for the password again.
-    running!.advance(11 * MINUTE);
+    demo.running.advance(11 * MINUTE);
     await page.fill('input[name=current]', 'alice-demo-password');
     await page.fill('form[action="/password"] input[name=password]', 'a-brand-new-passphrase');
     await page.fill('input[name=confirm]', 'a-brand-new-passphrase');

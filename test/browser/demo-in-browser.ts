@@ -8,11 +8,11 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import type { Page } from 'playwright-core';
-import { expect } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { createApp, type DemoApp } from '../../demo/app.js';
 import type { DemoTimings } from '../../demo/config.js';
-import { serve, type TestServer } from '../helpers/browser.js';
+import { launchBrowser, serve, type TestServer } from '../helpers/browser.js';
 
 /** Where screenshots go: never the repository. */
 export const SHOTS = process.env['TESSERA_SHOTS'] ?? join(tmpdir(), 'tessera-screens');
@@ -49,6 +49,36 @@ export async function startDemo(timings: DemoTimings = {}): Promise<RunningDemo>
       await server.close();
       await demo.close();
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The demo and a Chromium for the tests of one describe block. */
+export interface DemoInChromium {
+  /** The browser (read it inside a test: it is launched before the first). */
+  readonly browser: Browser;
+  /** The running demo (likewise). */
+  readonly running: RunningDemo;
+}
+
+/** Start the demo (with these timings) and Chromium before the block's tests, and close both after. */
+export function useDemoInChromium(timings: DemoTimings = {}): DemoInChromium {
+  let browser: Browser | undefined;
+  let running: RunningDemo | undefined;
+  beforeAll(async () => {
+    running = await startDemo(timings);
+    browser = await launchBrowser();
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await running?.close();
+  });
+  return {
+    get browser() {
+      return browser!;
+    },
+    get running() {
+      return running!;
     },
   };
 }

@@ -1,33 +1,22 @@
 // tessera/browser on the demo with a 20 s idle timeout, in real Chromium and real time: the
 // warning shows 10 s before the idle deadline, "stay signed in" extends the session, and a
 // page left alone (its status polled every 5 s) is signed out and says why.
-import type { Browser, Request } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeBrowser, launchBrowser } from '../helpers/browser.js';
-import { openSignedIn, shot, startDemo, statusIn, type RunningDemo } from './demo-in-browser.js';
+import type { Request } from 'playwright-core';
+import { expect, it } from 'vitest';
+import { describeBrowser } from '../helpers/browser.js';
+import { openSignedIn, shot, statusIn, useDemoInChromium } from './demo-in-browser.js';
 
 const IDLE = 20_000;
 
 describeBrowser('the idle-timeout warning (demo, IDLE_TIMEOUT=20s, real time)', () => {
-  let browser: Browser | undefined;
-  let running: RunningDemo | undefined;
-
-  beforeAll(async () => {
-    running = await startDemo({ idleTimeout: IDLE });
-    browser = await launchBrowser();
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await running?.close();
-  });
+  const demo = useDemoInChromium({ idleTimeout: IDLE });
 
   it('warns 10 s before the idle deadline, extends on "stay signed in", and signs a page left alone out, saying why', async () => {
-    const context = await browser!.newContext();
+    const context = await demo.browser.newContext();
     const page = await context.newPage();
     const requests: string[] = [];
     page.on('request', (request: Request) => void requests.push(`${request.method()} ${new URL(request.url()).pathname}`));
-    await openSignedIn(page, running!);
+    await openSignedIn(page, demo.running);
     const dialog = page.locator('dialog.tessera-dialog');
     expect(await dialog.count()).toBe(0);
 

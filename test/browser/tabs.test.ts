@@ -1,41 +1,30 @@
 // Two tabs of one browser on the demo (IDLE_TIMEOUT=20s), in real Chromium: activity in one
 // keeps the other alive, a sign-out in one shows the other signed out within 1 s on a fresh
 // sign-in page (never its stale one), over BroadcastChannel and over the storage-event fallback.
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { describeBrowser, launchBrowser } from '../helpers/browser.js';
-import { openSignedIn, shot, signInWithForm, startDemo, statusIn, type RunningDemo } from './demo-in-browser.js';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterEach, expect, it } from 'vitest';
+import { describeBrowser } from '../helpers/browser.js';
+import { openSignedIn, shot, signInWithForm, statusIn, useDemoInChromium } from './demo-in-browser.js';
 
 const IDLE = 20_000;
 
 describeBrowser('tabs in step (demo, IDLE_TIMEOUT=20s)', () => {
-  let browser: Browser | undefined;
-  let running: RunningDemo | undefined;
+  const demo = useDemoInChromium({ idleTimeout: IDLE });
   let context: BrowserContext | undefined;
-
-  beforeAll(async () => {
-    running = await startDemo({ idleTimeout: IDLE });
-    browser = await launchBrowser();
-  }, 120_000);
 
   afterEach(async () => {
     await context?.close();
     context = undefined;
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await running?.close();
-  });
-
   /** Two tabs of one fresh profile, both on the signed-in session page. */
   async function twoSignedInTabs(init?: () => void): Promise<[Page, Page]> {
-    context = await browser!.newContext();
+    context = await demo.browser.newContext();
     if (init !== undefined) await context.addInitScript(init);
     const a = await context.newPage();
-    await openSignedIn(a, running!);
+    await openSignedIn(a, demo.running);
     const b = await context.newPage();
-    await b.goto(running!.url('/'));
+    await b.goto(demo.running.url('/'));
     expect(await b.textContent('h1')).toContain('Hello, Alice');
     return [a, b];
   }
