@@ -90,6 +90,9 @@ type Positional = [
   rest: Partial<SessionRecord> | 0,
 ];
 
+/** The position of each field in {@link Positional}. */
+const FIELD = { expiresAt: 0, version: 1, lastSeenAt: 5, data: 7 } as const;
+
 /** The record fields an {@link Entry} keeps by position; any other goes in `rest`. */
 const POSITIONAL_KEYS = new Set(['expiresAt', 'version', 'createdAt', 'authenticatedAt', 'lastSeenAt', 'userId', 'data', 'meta']);
 
@@ -221,16 +224,21 @@ export class MemoryStore implements Store {
     this.#assertOpen();
     const entry = this.#live(key);
     if (entry === undefined) return null;
-    const record = this.#decode(entry);
-    for (const name of delta.remove) delete record.data[name];
-    for (const [name, value] of Object.entries(delta.set)) {
-      Object.defineProperty(record.data, name, { value, enumerable: true, writable: true, configurable: true });
+    // On the fields by position: no record object to build, no user agent to look up again.
+    const fields = JSON.parse(entry) as Positional;
+    const data = fields[FIELD.data] as Record<string, unknown>;
+    for (const name of delta.remove) delete data[name];
+    for (const name of Object.keys(delta.set)) {
+      // A key named `__proto__` is data like any other: define it, never call the setter.
+      if (name === '__proto__') Object.defineProperty(data, name, { value: delta.set[name], enumerable: true, writable: true, configurable: true });
+      else data[name] = delta.set[name];
     }
-    record.version += 1;
-    record.lastSeenAt = Math.max(record.lastSeenAt, delta.lastSeenAt);
-    record.expiresAt = Math.max(record.expiresAt, delta.expiresAt);
-    this.#put(key, this.#encode(record), record.userId);
-    return record.version;
+    const version = fields[FIELD.version] + 1;
+    fields[FIELD.version] = version;
+    fields[FIELD.lastSeenAt] = Math.max(fields[FIELD.lastSeenAt], delta.lastSeenAt);
+    fields[FIELD.expiresAt] = Math.max(fields[FIELD.expiresAt], delta.expiresAt);
+    this.#replace(key, entry, exactCopy(JSON.stringify(fields)));
+    return version;
   }
 
   async delete(key: string): Promise<void> {
@@ -242,10 +250,10 @@ export class MemoryStore implements Store {
     this.#assertOpen();
     const entry = this.#live(key);
     if (entry === undefined) return false;
-    const record = this.#decode(entry);
-    record.lastSeenAt = lastSeenAt;
-    record.expiresAt = expiresAt;
-    this.#put(key, this.#encode(record), record.userId);
+    const fields = JSON.parse(entry) as Positional;
+    fields[FIELD.lastSeenAt] = lastSeenAt;
+    fields[FIELD.expiresAt] = expiresAt;
+    this.#replace(key, entry, exactCopy(JSON.stringify(fields)));
     return true;
   }
 
@@ -324,6 +332,28 @@ export class MemoryStore implements Store {
     }
   }
 
+  /**
+   * Replace a live entry by a new one of the same session (same user: deltas and touches never
+   * change it), as most recently used, evicting others while it would not fit.
+   */
+  #replace(key: string, entry: Entry, next: Entry): void {
+    const size = sizeOf(key, next);
+    if (size > this.#maxBytes) {
+      throw storeUnavailable(new Error(`MemoryStore: a record of ${size} bytes is larger than maxBytes (${this.#maxBytes})`));
+    }
+    this.#bytes -= sizeOf(key, entry);
+    // Out of the way of eviction while room is made, then back as most recently used.
+    this.#entries.delete(key);
+    const anonymous = this.#anonymous.delete(key);
+    while (this.#entries.size > 0 && this.#bytes + size > this.#maxBytes) {
+      const victim = this.#anonymous.keys().next();
+      this.#remove(victim.done === true ? (this.#entries.keys().next().value as string) : victim.value);
+    }
+    this.#entries.set(key, next);
+    if (anonymous) this.#anonymous.set(key, true);
+    this.#bytes += size;
+  }
+
   #remove(key: string): void {
     const entry = this.#entries.get(key);
     if (entry === undefined) return;
@@ -352,10 +382,7 @@ export class MemoryStore implements Store {
     }
     const { expiresAt, version, createdAt, authenticatedAt, lastSeenAt, userId, data } = record;
     const fields: Positional = [expiresAt, version, agent, createdAt, authenticatedAt, lastSeenAt, userId, data, otherMeta, rest];
-    // A copy of exactly the right size: V8 gives JSON.stringify's result spare room (about 90
-    // bytes on a record this size) that a long-lived string would keep. The JSON has no lone
-    // surrogates (JSON.stringify escapes them), so the UTF-8 round trip is exact.
-    return Buffer.from(JSON.stringify(fields), 'utf8').toString('utf8');
+    return exactCopy(JSON.stringify(fields));
   }
 
   #decode(entry: Entry): SessionRecord {
@@ -372,6 +399,15 @@ export class MemoryStore implements Store {
     };
     return rest === 0 ? record : Object.assign(record, rest);
   }
+}
+
+/**
+ * A flat copy of exactly the right size: V8 gives JSON.stringify's result spare room (about 90
+ * bytes on a record this size) that a long-lived string would keep. The JSON has no lone
+ * surrogates (JSON.stringify escapes them), so the UTF-8 round trip is exact.
+ */
+function exactCopy(json: string): Entry {
+  return Buffer.from(json, 'utf8').toString('utf8');
 }
 
 /** What an entry counts against `maxBytes`: the UTF-8 size of its key and its JSON. */

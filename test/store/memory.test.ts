@@ -154,6 +154,35 @@ describe('MemoryStore bounds for hostile load', () => {
     expect((await store.get('a'))?.data).toEqual({ n: 1 });
   });
 
+  it('counts a delta that grows a record: evicts least recently used to fit, keeps the user index', async () => {
+    const store = new MemoryStore({ maxBytes: 64 * 1024, sweepIntervalMs: 0, now: () => T0 });
+    await store.set('old', record({ data: { s: 'o'.repeat(20_000) } }));
+    await store.set('mine', record({ userId: 'alice', data: { n: 1 } }));
+    const delta = { set: { blob: 'x'.repeat(50_000) }, remove: ['n'], lastSeenAt: T0, expiresAt: T0 + 120_000 };
+    expect(await store.applyDelta('mine', delta)).toBe(2);
+    expect(store.bytes).toBeLessThanOrEqual(64 * 1024);
+    expect(await store.get('old')).toBeNull();
+    expect((await store.get('mine'))?.data).toEqual({ blob: 'x'.repeat(50_000) });
+    expect((await store.listByUser('alice')).map((e) => e.key)).toEqual(['mine']);
+    // Shrinking gives the bytes back: the same as a fresh store holding the same record.
+    await store.applyDelta('mine', { ...delta, set: {}, remove: ['blob'] });
+    const fresh = new MemoryStore({ sweepIntervalMs: 0, now: () => T0 });
+    await fresh.set('mine', (await store.get('mine'))!);
+    expect(store.bytes).toBe(fresh.bytes);
+  });
+
+  it('refuses a delta that would make one record larger than maxBytes, and keeps the record as it was', async () => {
+    const store = new MemoryStore({ maxBytes: MiB, sweepIntervalMs: 0, now: () => T0 });
+    await store.set('a', record({ data: { n: 1 } }));
+    const bytes = store.bytes;
+    const error = await store
+      .applyDelta('a', { set: { blob: 'x'.repeat(2 * MiB) }, remove: [], lastSeenAt: T0, expiresAt: T0 + 120_000 })
+      .catch((e: unknown) => e);
+    expect(isTesseraError(error, 'STORE_UNAVAILABLE')).toBe(true);
+    expect((await store.get('a'))?.data).toEqual({ n: 1 });
+    expect(store.bytes).toBe(bytes);
+  });
+
   it('evicts anonymous sessions before signed-in ones, by entries and by bytes', async () => {
     const store = new MemoryStore({ maxEntries: 100, sweepIntervalMs: 0, now: () => T0 });
     for (let u = 0; u < 10; u++) await store.set(`user${u}`, record({ userId: `u${u}` }));
