@@ -237,7 +237,7 @@ export class MemoryStore implements Store {
     fields[FIELD.version] = version;
     fields[FIELD.lastSeenAt] = Math.max(fields[FIELD.lastSeenAt], delta.lastSeenAt);
     fields[FIELD.expiresAt] = Math.max(fields[FIELD.expiresAt], delta.expiresAt);
-    this.#replace(key, entry, exactCopy(JSON.stringify(fields)));
+    this.#replace(key, entry, JSON.stringify(fields));
     return version;
   }
 
@@ -253,7 +253,7 @@ export class MemoryStore implements Store {
     const fields = JSON.parse(entry) as Positional;
     fields[FIELD.lastSeenAt] = lastSeenAt;
     fields[FIELD.expiresAt] = expiresAt;
-    this.#replace(key, entry, exactCopy(JSON.stringify(fields)));
+    this.#replace(key, entry, JSON.stringify(fields));
     return true;
   }
 
@@ -382,7 +382,7 @@ export class MemoryStore implements Store {
     }
     const { expiresAt, version, createdAt, authenticatedAt, lastSeenAt, userId, data } = record;
     const fields: Positional = [expiresAt, version, agent, createdAt, authenticatedAt, lastSeenAt, userId, data, otherMeta, rest];
-    return exactCopy(JSON.stringify(fields));
+    return JSON.stringify(fields);
   }
 
   #decode(entry: Entry): SessionRecord {
@@ -402,15 +402,11 @@ export class MemoryStore implements Store {
 }
 
 /**
- * A flat copy of exactly the right size: V8 gives JSON.stringify's result spare room (about 90
- * bytes on a record this size) that a long-lived string would keep. The JSON has no lone
- * surrogates (JSON.stringify escapes them), so the UTF-8 round trip is exact.
+ * What an entry counts against `maxBytes`: the UTF-8 size of its key and its JSON. Every entry
+ * is measured before it is kept, which also flattens it: `JSON.stringify` returns a tree of
+ * string pieces (about 140 bytes more than the text, on a record of 220 characters), and V8's
+ * garbage collector keeps only the flat copy that measuring the length made.
  */
-function exactCopy(json: string): Entry {
-  return Buffer.from(json, 'utf8').toString('utf8');
-}
-
-/** What an entry counts against `maxBytes`: the UTF-8 size of its key and its JSON. */
 function sizeOf(key: string, entry: Entry): number {
   return Buffer.byteLength(key, 'utf8') + Buffer.byteLength(entry, 'utf8');
 }
