@@ -7,7 +7,7 @@ import type { SessionRecord } from '../store/types.js';
 import type { SessionContext } from './context.js';
 import { checkStorable } from './data-check.js';
 import { TesseraError } from './errors.js';
-import type { SessionHandle } from './handle.js';
+import type { DataChanges, SessionHandle } from './handle.js';
 import { storeExpiry } from './policy.js';
 import { cookieDeliverable, cookieOptionsOf, type RequestInfo } from './request.js';
 import type { RecordFields, RequestState } from './request-state.js';
@@ -44,7 +44,7 @@ export async function commit(ctx: SessionContext, request: RequestInfo, state: R
   }
   const changes = data.changes();
   if (changes.size > 0 || state.fieldsChanged || state.forceWrite) {
-    await write(ctx, request, state, data, now);
+    await write(ctx, request, state, data, now, changes);
   } else if (state.forceTouch || now - state.fields.lastSeenAt >= ctx.options.touchInterval) {
     await touch(ctx, request, state, data, now);
   }
@@ -138,8 +138,8 @@ const BACKOFF_BASE_MS = 1;
 /** Longest delay between two attempts, in ms. */
 const BACKOFF_CAP_MS = 64;
 
-async function write(ctx: SessionContext, request: RequestInfo, state: RequestState, data: SessionHandle, now: number): Promise<void> {
-  if (await writeDelta(ctx, request, state, data, now)) return;
+async function write(ctx: SessionContext, request: RequestInfo, state: RequestState, data: SessionHandle, now: number, changes = data.changes()): Promise<void> {
+  if (await writeDelta(ctx, request, state, data, now, changes)) return;
   await writeWhole(ctx, request, state, data, now);
 }
 
@@ -148,11 +148,10 @@ async function write(ctx: SessionContext, request: RequestInfo, state: RequestSt
  * round trip, no version check, no retry), when they are plain sets and removals and nothing
  * else of the record changed. @returns false when the change needs compare-and-set instead.
  */
-async function writeDelta(ctx: SessionContext, request: RequestInfo, state: RequestState, data: SessionHandle, now: number): Promise<boolean> {
-  if (!ctx.gateway.takesDeltas || state.fieldsChanged || state.forceWrite || !data.onlyPlainChanges) return false;
-  const { set, remove } = data.delta();
-  if (Object.keys(set).length === 0 && remove.length === 0) return false;
-  checkStorable(data.snapshot(), ctx.options.maxDataBytes);
+async function writeDelta(ctx: SessionContext, request: RequestInfo, state: RequestState, data: SessionHandle, now: number, changes: DataChanges): Promise<boolean> {
+  if (!ctx.gateway.takesDeltas || state.fieldsChanged || state.forceWrite || !data.onlyPlainChanges || changes.size === 0) return false;
+  const { set, remove } = data.delta(changes);
+  checkStorable(data.view(), ctx.options.maxDataBytes);
   const lastSeenAt = Math.max(state.fields.lastSeenAt, now);
   const expiresAt = storeExpiry({ ...state.fields, lastSeenAt }, ctx.options, ctx.gateway.expiryGraceMs);
   // No turn to wait for: the store applies deltas in any order, since they touch different

@@ -14,7 +14,7 @@ import type { SessionData } from './handle.js';
  * for only when it fails.
  * @throws TesseraError `INVALID_DATA` naming the key, or `DATA_TOO_LARGE`.
  */
-export function checkStorable(data: SessionData, maxBytes: number): void {
+export function checkStorable(data: Readonly<SessionData>, maxBytes: number): void {
   for (const key of Object.keys(data)) {
     const type = typeof data[key];
     if (type === 'function' || type === 'symbol' || type === 'undefined') refuse(key, `a ${type} has no JSON form`);

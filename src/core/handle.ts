@@ -142,12 +142,15 @@ export class SessionHandle {
     return this.#updates.size === 0;
   }
 
-  /** The pending changes as keys to set and keys to remove. */
-  delta(): { set: Record<string, unknown>; remove: string[] } {
+  /**
+   * The pending changes as keys to set and keys to remove.
+   * @param changes what {@link changes} returned, if the caller has it already.
+   */
+  delta(changes: DataChanges = this.changes()): { set: Record<string, unknown>; remove: string[] } {
     // No prototype: a key named `__proto__` is data like any other.
     const set = Object.create(null) as Record<string, unknown>;
     const remove: string[] = [];
-    for (const [key, value] of this.changes()) {
+    for (const [key, value] of changes) {
       if (value === undefined) remove.push(key);
       else set[key] = value;
     }
@@ -156,12 +159,17 @@ export class SessionHandle {
 
   /** Take the current data as written: no change is pending any more. */
   markWritten(): void {
-    this.reset(this.#data);
+    this.#forgetChanges();
   }
 
   /** A plain copy of the data for writing. */
   snapshot(): SessionData {
     return { ...this.#data };
+  }
+
+  /** The data itself, to read without copying (checks before a write). Callers must not change it. */
+  view(): Readonly<SessionData> {
+    return this.#data;
   }
 
   /**
@@ -188,6 +196,10 @@ export class SessionHandle {
   /** Replace all data and forget pending changes (after a reload or a successful write). */
   reset(data: SessionData): void {
     this.#data = toDataObject(data);
+    this.#forgetChanges();
+  }
+
+  #forgetChanges(): void {
     this.#written.clear();
     this.#snapshots.clear();
     this.#updates.clear();
