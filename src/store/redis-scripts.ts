@@ -45,8 +45,35 @@ export const NEEDS_INDEX = -1;
 /** What {@link DELTA} answers for a hash written before data had fields of its own. */
 export const UNSUPPORTED = -2;
 
-/** A session hash, whole: `HGETALL` (field, value, field, value, ...; empty when absent). */
-export const READ = script('read', `return redis.call('HGETALL', KEYS[1])`);
+/**
+ * A session hash, read whole, answered as ONE string where it can be: the JSON text
+ * `[v, s, e, r, {data}]`, put together from the stored texts (the numbers `v`, `s`, `e` as
+ * written, `r` and each `d:` value already JSON; only the key names are encoded, with
+ * `cjson.encode`, which never touches numbers), so that the client decodes one reply and one
+ * JSON text instead of two strings per field. `false` (nil) when the key is absent. A hash
+ * of the earlier layout (no `f`), or missing `r`, `v`, `s` or `e`, comes back as `HGETALL`
+ * gives it (field, value, ...), for the client to read or to refuse as corrupt. A value that
+ * is not JSON makes the whole text fail to parse (undecodable, as before); someone who can
+ * write to Redis can add data keys either way, which is what `encryptData` guards against
+ * (a sealed record with any key beside its seal is refused).
+ */
+export const READ = script(
+  'read',
+  `local h = redis.call('HGETALL', KEYS[1])
+if #h == 0 then return false end
+local f = {}
+local data = {}
+for n = 1, #h, 2 do
+  local name = h[n]
+  if string.sub(name, 1, 2) == 'd:' then
+    data[#data + 1] = cjson.encode(string.sub(name, 3)) .. ':' .. h[n + 1]
+  else
+    f[name] = h[n + 1]
+  end
+end
+if f['f'] ~= '1' or not (f['r'] and f['v'] and f['s'] and f['e']) then return h end
+return '[' .. f['v'] .. ',' .. f['s'] .. ',' .. f['e'] .. ',' .. f['r'] .. ',{' .. table.concat(data, ',') .. '}]'`,
+);
 
 /** Lua that sets `d:<name>` fields from ARGV pairs starting at index `first` (a Lua expression), in batches. */
 const SET_DATA_FIELDS = (first: number | string): string => `local batch = {}

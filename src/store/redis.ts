@@ -311,11 +311,39 @@ function dataPairs(entries: ReadonlyArray<[string, unknown]>): string[] {
 }
 
 /**
- * Decode a {@link READ} reply (a flat list of fields and values): `null` if absent or expired,
- * {@link undecodableRecord} if corrupt. `v`, `s` and `e` win over the JSON; the data comes from
- * the `d:` fields, or from the JSON for a hash of the earlier layout (no `f`).
+ * Decode a {@link READ} reply: `null` if absent or expired, {@link undecodableRecord} if
+ * corrupt. The usual reply is one JSON text `[v, s, e, r, {data}]`; a hash of the earlier
+ * layout comes as a flat list of fields and values (see {@link fromFields}).
  */
 function toRecord(reply: unknown, now: number): SessionRecord | null {
+  if (reply === null || reply === undefined || reply === false) return null;
+  const json = text(reply);
+  if (json === null) return fromFields(reply, now);
+  let parts: unknown;
+  try {
+    parts = JSON.parse(json);
+  } catch {
+    return undecodableRecord();
+  }
+  if (!Array.isArray(parts) || parts.length !== 5) return undecodableRecord();
+  const [version, lastSeenAt, expiresAt, record, data] = parts as [unknown, unknown, unknown, unknown, unknown];
+  if (!Number.isSafeInteger(version) || typeof lastSeenAt !== 'number' || !Number.isFinite(lastSeenAt) || typeof expiresAt !== 'number' || !Number.isFinite(expiresAt)) {
+    return undecodableRecord();
+  }
+  if (typeof record !== 'object' || record === null || Array.isArray(record) || typeof data !== 'object' || data === null || Array.isArray(data)) {
+    return undecodableRecord();
+  }
+  if (expiresAt <= now) return null;
+  // JSON.parse makes every key an own data property, `__proto__` included.
+  return { ...(record as SessionRecord), version: version as number, lastSeenAt, expiresAt, data: data as SessionRecord['data'] };
+}
+
+/**
+ * Decode a hash as a flat list of fields and values (what {@link READ} answers for a hash of
+ * the earlier layout, or one missing a field). `v`, `s` and `e` win over the JSON; the data
+ * comes from the `d:` fields, or from the JSON when there is no `f`.
+ */
+function fromFields(reply: unknown, now: number): SessionRecord | null {
   if (!Array.isArray(reply)) return undecodableRecord();
   if (reply.length === 0) return null;
   const hash = new Map<string, string | null>();

@@ -241,6 +241,23 @@ describeWithServer('RedisStore on a standalone Redis', await standaloneProblem()
       expect((await store.listByUser('alice')).map((e) => e.key)).toEqual(['good']);
     });
 
+    it('reads a session with a corrupt number, data value or record JSON as undecodable (version -1)', async () => {
+      const { store, raw } = await open();
+      const now = Date.now();
+      const corruptions: Array<[string, string]> = [
+        ['v', 'abc'],
+        ['e', '1,2'],
+        ['d:n', '{"unclosed":'],
+        ['r', '[1,2]'],
+      ];
+      for (const [index, [field, value]] of corruptions.entries()) {
+        const key = `corrupt-${index}`;
+        await store.set(key, record(now, { data: { n: 1 } }));
+        await raw('HSET', store.sessionKey(key), field, value);
+        expect((await store.get(key))?.version, `${field} = ${value}`).toBe(-1);
+      }
+    });
+
     it('keeps each data key in a field of its own, which a delta sets and deletes without touching the rest', async () => {
       const { store, hash } = await open();
       const now = Date.now();
