@@ -292,6 +292,41 @@ class BenchServer {
     this.cookies = cookies;
   }
 
+  /**
+   * One request of the scenario before it is measured, to prove the server does the work the
+   * scenario names: a read answers the signed-in user's data, a write answers a count that the
+   * next write raises by one (the change was stored), a sign-in sets a cookie. A contender that
+   * answered 200 without its session would otherwise look fast. @throws with what came back.
+   */
+  async check(scenario: Scenario): Promise<void> {
+    const bare = this.entry.contender === 'bare';
+    const call = async (): Promise<{ body: string; cookie: boolean }> => {
+      const headers: Record<string, string> = scenario.withCookie ? { cookie: this.cookies[0]! } : {};
+      const response = await fetch(`http://127.0.0.1:${this.port}${scenario.path}`, { method: scenario.method, headers });
+      const body = await response.text();
+      if (!response.ok) throw new Error(`${this.entry.id}: ${scenario.method} ${scenario.path} gave ${response.status}: ${body}\n${this.#stderr}`);
+      return { body, cookie: response.headers.getSetCookie().length > 0 };
+    };
+    const wrong = (what: string): Error => new Error(`${this.entry.id}: ${scenario.method} ${scenario.path} ${what}`);
+    const first = await call();
+    switch (scenario.path) {
+      case '/read':
+        if (!/^user-\d+:dark$/.test(first.body)) throw wrong(`answered ${JSON.stringify(first.body)}, not the session's user and theme`);
+        break;
+      case '/write': {
+        if (bare) break;
+        const second = await call();
+        if (Number(second.body) !== Number(first.body) + 1) throw wrong(`counted ${first.body} then ${second.body}: the write was not stored`);
+        break;
+      }
+      case '/signin':
+        if (!bare && !first.cookie) throw wrong('set no session cookie');
+        break;
+      default:
+        if (first.body !== 'ok') throw wrong(`answered ${JSON.stringify(first.body)}`);
+    }
+  }
+
   async stop(): Promise<void> {
     this.#stopping = true;
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
@@ -580,6 +615,7 @@ async function runScenario(
     // Start-up and session creation of all servers at once: none is measured yet.
     await Promise.all(servers.map((server) => server.ready()));
     if (scenario.withCookie) await Promise.all(servers.map((server) => server.createSessions(scenario.sessions)));
+    await Promise.all(servers.map((server) => server.check(scenario)));
     const samples = new Map<string, Sample[]>(entries.map((e) => [e.id, []]));
     for (let round = 0; round < settings.rounds; round++) {
       const order = servers.map((_, i) => servers[(i + round) % servers.length]!);
