@@ -62,12 +62,18 @@ export interface MemoryStoreOptions {
 
 /**
  * One stored session is one string, the JSON array `[expiresAt, version, agent, createdAt,
- * authenticatedAt, lastSeenAt, userId, data, meta, rest]`, so that a session costs its key, one
- * flat string and one slot of the map, and no other object:
- * - `expiresAt` and `version` come first: the expiry and compare-and-set checks read no more;
+ * authenticatedAt, lastSeenAt, userId, meta, rest, data]` with a newline (JSON whitespace)
+ * before `data`: `JSON.stringify` never writes a raw newline, so the first one tells where the
+ * data begins. A session costs its key, one flat string and one slot of the map, and no other
+ * object:
+ * - the six times and counters come first, none with a comma of its own (numbers or `null`):
+ *   the expiry and compare-and-set checks read only the start, and a delta or a touch rewrites
+ *   them in the text, without decoding the rest of the record;
  * - `agent` is the number of the session's user agent in {@link Agents} (-1 when it is not
  *   there, and `meta` keeps it): the same few browser strings recur in thousands of sessions;
- * - `rest` holds any other field of the record (`0` for none).
+ * - `rest` holds any other field of the record (`0` for none);
+ * - the data comes last, after the newline, so that a delta decodes and encodes only the data,
+ *   while a read decodes the whole entry in one `JSON.parse`.
  * Fields by position drop the repeated key names. Every read parses the JSON again, so callers
  * never share a mutable object with the store.
  */
@@ -106,13 +112,10 @@ type Positional = [
   authenticatedAt: number | null,
   lastSeenAt: number,
   userId: string | null,
-  data: SessionRecord['data'],
   meta: SessionRecord['meta'],
   rest: Partial<SessionRecord> | 0,
+  data: SessionRecord['data'],
 ];
-
-/** The position of each field in {@link Positional}. */
-const FIELD = { expiresAt: 0, version: 1, lastSeenAt: 5, data: 7 } as const;
 
 /** The record fields an {@link Entry} keeps by position; any other goes in `rest`. */
 const POSITIONAL_KEYS = new Set(['expiresAt', 'version', 'createdAt', 'authenticatedAt', 'lastSeenAt', 'userId', 'data', 'meta']);
@@ -126,6 +129,23 @@ function expiresAtOf(entry: Entry): number {
 function versionOf(entry: Entry): number {
   const start = entry.indexOf(',') + 1;
   return Number(entry.slice(start, entry.indexOf(',', start)));
+}
+
+/** The text of an entry with new `expiresAt`, `version` and `lastSeenAt`, all else as it was. */
+function withTimes(entry: Entry, expiresAt: number, version: number, lastSeenAt: number): Entry {
+  // `[expiresAt,version,agent,createdAt,authenticatedAt,lastSeenAt,...`: the commas after the
+  // 2nd, 5th and 6th field bound what is kept.
+  const second = entry.indexOf(',', entry.indexOf(',') + 1);
+  const fifth = entry.indexOf(',', entry.indexOf(',', entry.indexOf(',', second + 1) + 1) + 1);
+  const sixth = entry.indexOf(',', fifth + 1);
+  return `[${JSON.stringify(expiresAt)},${JSON.stringify(version)}${entry.slice(second, fifth + 1)}${JSON.stringify(lastSeenAt)}${entry.slice(sixth)}`;
+}
+
+/** `lastSeenAt` of an entry: its sixth field. */
+function lastSeenAtOf(entry: Entry): number {
+  let comma = -1;
+  for (let n = 0; n < 5; n++) comma = entry.indexOf(',', comma + 1);
+  return Number(entry.slice(comma + 1, entry.indexOf(',', comma + 1)));
 }
 
 /**
@@ -249,20 +269,19 @@ export class MemoryStore implements Store {
     this.#assertOpen();
     const entry = this.#live(key);
     if (entry === undefined) return null;
-    // On the fields by position: no record object to build, no user agent to look up again.
-    const fields = JSON.parse(entry) as Positional;
-    const data = fields[FIELD.data] as Record<string, unknown>;
+    // Only the data is decoded (from after the newline to the closing bracket); the times are
+    // rewritten in the text.
+    const newline = entry.indexOf('\n');
+    const data = JSON.parse(entry.slice(newline + 1, -1)) as Record<string, unknown>;
     for (const name of delta.remove) delete data[name];
     for (const name of Object.keys(delta.set)) {
       // A key named `__proto__` is data like any other: define it, never call the setter.
       if (name === '__proto__') Object.defineProperty(data, name, { value: delta.set[name], enumerable: true, writable: true, configurable: true });
       else data[name] = delta.set[name];
     }
-    const version = fields[FIELD.version] + 1;
-    fields[FIELD.version] = version;
-    fields[FIELD.lastSeenAt] = Math.max(fields[FIELD.lastSeenAt], delta.lastSeenAt);
-    fields[FIELD.expiresAt] = Math.max(fields[FIELD.expiresAt], delta.expiresAt);
-    this.#replace(key, entry, JSON.stringify(fields));
+    const version = versionOf(entry) + 1;
+    const head = withTimes(entry.slice(0, newline + 1), Math.max(expiresAtOf(entry), delta.expiresAt), version, Math.max(lastSeenAtOf(entry), delta.lastSeenAt));
+    this.#replace(key, entry, `${head}${JSON.stringify(data)}]`);
     return version;
   }
 
@@ -277,10 +296,8 @@ export class MemoryStore implements Store {
     this.#assertOpen();
     const entry = this.#live(key);
     if (entry === undefined) return false;
-    const fields = JSON.parse(entry) as Positional;
-    fields[FIELD.lastSeenAt] = lastSeenAt;
-    fields[FIELD.expiresAt] = expiresAt;
-    this.#replace(key, entry, JSON.stringify(fields));
+    // Nothing is decoded: the two times are rewritten in the text.
+    this.#replace(key, entry, withTimes(entry, expiresAt, versionOf(entry), lastSeenAt));
     return true;
   }
 
@@ -410,12 +427,12 @@ export class MemoryStore implements Store {
       if (!POSITIONAL_KEYS.has(key)) (rest ||= {})[key] = (record as unknown as Record<string, unknown>)[key];
     }
     const { expiresAt, version, createdAt, authenticatedAt, lastSeenAt, userId, data } = record;
-    const fields: Positional = [expiresAt, version, agent, createdAt, authenticatedAt, lastSeenAt, userId, data, otherMeta, rest];
-    return JSON.stringify(fields);
+    const head = JSON.stringify([expiresAt, version, agent, createdAt, authenticatedAt, lastSeenAt, userId, otherMeta, rest]);
+    return `${head.slice(0, -1)},\n${JSON.stringify(data)}]`;
   }
 
   #decode(entry: Entry): SessionRecord {
-    const [expiresAt, version, agent, createdAt, authenticatedAt, lastSeenAt, userId, data, meta, rest] = JSON.parse(entry) as Positional;
+    const [expiresAt, version, agent, createdAt, authenticatedAt, lastSeenAt, userId, meta, rest, data] = JSON.parse(entry) as Positional;
     const record: SessionRecord = {
       version,
       createdAt,
