@@ -4,13 +4,8 @@
  * never pushes out a signed-in user), expired entries swept by a timer and lazily on access. Nothing survives a restart, and each
  * process has its own sessions, so do not use it behind a load balancer.
  *
- * Every call answers on the next turn of the event loop (`setImmediate`), as a store across a
- * network does, and as express-session's MemoryStore does: code tested on it sees requests
- * interleave at store calls as they will in production, and under load the event loop takes
- * in every request that is ready before it answers them. Answering at once (in a microtask)
- * made each response leave before the next request was read: cheaper JavaScript, but measured
- * over loopback about 9 µs more kernel time per request, in writing the responses one by one
- * (bench/NOTES.md).
+ * Every call answers on the next turn of the event loop, as a store across a network does, and
+ * as express-session's MemoryStore does (see `next-turn.ts` for why).
  * @module
  */
 import { TesseraError, storeUnavailable } from '../core/errors.js';
@@ -22,19 +17,7 @@ import type {
   Store,
   UserSessionEntry,
 } from './types.js';
-
-/**
- * `setImmediate` as it was when this module loaded: fake timers installed later by an app's
- * tests (which replace the global) never stall the store.
- */
-const realSetImmediate = setImmediate;
-
-/** Resolves on the next turn of the event loop, after the I/O that is ready. */
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => {
-    realSetImmediate(resolve);
-  });
-}
+import { nextTurn } from './next-turn.js';
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {

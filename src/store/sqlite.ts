@@ -12,6 +12,7 @@
 import { createRequire } from 'node:module';
 import { TesseraError } from '../core/errors.js';
 import { SqlStore, type SqlDriver, type SqlRow, type SqlStoreOptions } from './sql.js';
+import { nextTurn } from './next-turn.js';
 
 /** The part of a prepared statement the store uses (`better-sqlite3` and `node:sqlite` agree). */
 export interface SqliteStatementLike {
@@ -145,12 +146,22 @@ function sqliteDriver(db: SqliteDatabaseLike, owned: boolean): SqlDriver {
   };
   return {
     dialect: 'sqlite',
-    query: (sql, params) => prepare(sql).all(...params) as SqlRow[],
-    execute: (sql, params) => Number(prepare(sql).run(...params).changes),
+    // Each statement runs on the next turn of the event loop (see next-turn.ts); it is one
+    // statement, atomic by itself, as on a pooled connection (the store needs no transactions).
+    query: async (sql, params) => {
+      await nextTurn();
+      return prepare(sql).all(...params) as SqlRow[];
+    },
+    execute: async (sql, params) => {
+      await nextTurn();
+      return Number(prepare(sql).run(...params).changes);
+    },
     // In WAL mode with synchronous=NORMAL (what the store sets, and most apps do) a commit is
     // durable only at the next checkpoint: a power loss could bring a deleted session back.
-    // FULL for this one statement syncs the WAL at its commit; the level is put back after.
-    executeDurably: (sql, params) => {
+    // FULL for this one statement syncs the WAL at its commit; the level is put back after
+    // (all within one turn of the event loop, so no other statement runs at FULL).
+    executeDurably: async (sql, params) => {
+      await nextTurn();
       const level = Number((db.prepare('PRAGMA synchronous').all()[0] as { synchronous?: unknown } | undefined)?.synchronous ?? 2);
       if (level >= SYNCHRONOUS_FULL) return Number(prepare(sql).run(...params).changes);
       db.exec('PRAGMA synchronous = FULL');
