@@ -53,6 +53,15 @@ export interface TransportFacts {
   transport?: Transport | undefined;
 }
 
+/**
+ * The token header an adapter reads for the engine: its name (lower-case, as resolved), or
+ * `undefined` under the cookie transport, where no request's header is ever read (no scan on
+ * the hot path).
+ */
+export function tokenHeaderToRead(settings: TransportSettings): string | undefined {
+  return settings.transport === 'cookie' ? undefined : settings.tokenHeader;
+}
+
 /** Whether `name` can be a header name. */
 export function isHeaderName(name: unknown): name is string {
   return typeof name === 'string' && HEADER_NAME.test(name);

@@ -15,7 +15,6 @@ import { guardRawResponse } from '../web/raw-response.js';
 import { toCoreValue, toPluginValue, type CookieInit } from './cookie.js';
 import type { CookieVariants, FastifyCookieOptions } from './options.js';
 import { createSessionObject, syncCookie, type SessionHost, type SessionObject } from './session-object.js';
-import { rawHeaderValues } from '../node-headers.js';
 
 /** Where a request keeps its session state. */
 export const STATE = Symbol('tessera.fastify');
@@ -32,10 +31,11 @@ export interface Context {
    * session the app used is stored even when empty.
    */
   saveUninitialized: boolean;
-  /** The engine's `tokenHeader`, lower-case: where the header transport reads the session. */
-  tokenHeader: string;
-  /** Whether the engine's transport (`'header'` or `'both'`) reads the token header at all. */
-  readsTokenHeader: boolean;
+  /**
+   * The engine's `tokenHeader`, lower-case, where the header transport reads the session;
+   * `undefined` under the cookie transport, which never reads it.
+   */
+  tokenHeader: string | undefined;
 }
 
 export type StatefulRequest = FastifyRequest & { [STATE]: FastifyBinding | null };
@@ -183,15 +183,16 @@ export function pathMatches(requestPath: string, cookiePath: string): boolean {
   return cookiePath.endsWith('/') || requestPath[cookiePath.length] === '/';
 }
 
-/** The engine's view of a Fastify request, with the cookie in the core's format. */
-export function requestInfo(context: Context, request: FastifyRequest, path: string, inert: boolean): RequestInfo {
+/**
+ * The engine's view of a Fastify request, with the cookie in the core's format.
+ * @param tokenHeader the values of the token header as the hook read them (`undefined` when not read).
+ */
+export function requestInfo(context: Context, request: FastifyRequest, path: string, inert: boolean, tokenHeader: string[] | undefined): RequestInfo {
   const secure = request.protocol === 'https';
   const userAgent = request.headers['user-agent'];
   return {
     cookie: inert ? undefined : coreCookie(context, request.headers.cookie),
-    // From rawHeaders: Node keeps only the first Authorization line, and a duplicate must be refused.
-    // Not read at all under the cookie transport (the default): no scan on the hot path.
-    tokenHeader: inert || !context.readsTokenHeader ? undefined : rawHeaderValues(request.raw, context.tokenHeader),
+    tokenHeader: inert ? undefined : tokenHeader,
     secure,
     ip: request.ip,
     userAgent: typeof userAgent === 'string' ? userAgent : undefined,

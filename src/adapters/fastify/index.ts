@@ -31,7 +31,7 @@ import { Cookie, type CookieInit } from './cookie.js';
 import { mapOptions, type FastifyCookieOptions, type FastifySessionOptions } from './options.js';
 import type { SessionMethods } from './session-object.js';
 import { MemoryStore, Store, idGenerator } from './store.js';
-import { transportOf } from '../../core/transport.js';
+import { tokenHeaderToRead, transportOf } from '../../core/transport.js';
 import { rawHeaderValues } from '../node-headers.js';
 
 declare module 'fastify' {
@@ -124,7 +124,7 @@ const plugin = function tesseraSession(fastify: FastifyInstance, options: Fastif
       { ...(setup.legacy && { legacy: setup.legacy }), hints: { derived: mapped.derived } },
     );
     sessionStore = given;
-    context = { engine, cookieName: mapped.cookieName, cookiePrefix: mapped.cookiePrefix, storeErrorStatus: mapped.storeErrorStatus, variants: mapped.variants, settings: { rolling: engine.options.rolling }, saveUninitialized: mapped.saveUninitialized, tokenHeader: engine.options.tokenHeader, readsTokenHeader: engine.options.transport !== 'cookie' };
+    context = { engine, cookieName: mapped.cookieName, cookiePrefix: mapped.cookiePrefix, storeErrorStatus: mapped.storeErrorStatus, variants: mapped.variants, settings: { rolling: engine.options.rolling }, saveUninitialized: mapped.saveUninitialized, tokenHeader: tokenHeaderToRead(engine.options) };
   } catch (error) {
     done(error as Error);
     return;
@@ -157,10 +157,10 @@ const plugin = function tesseraSession(fastify: FastifyInstance, options: Fastif
     const path = request.url.split('?', 1)[0] || '/';
     // Outside the cookie's Path a browser sends no cookie, so the session is inert there (as with
     // @fastify/session). A header client sends its token wherever it goes: not inert for it.
-    const inert =
-      !pathMatches(path, context.variants.base.path) &&
-      (!context.readsTokenHeader || transportOf(context.engine.options, { tokenHeader: rawHeaderValues(request.raw, context.tokenHeader) }) === 'cookie');
-    const info = requestInfo(context, request, path, inert);
+    // From rawHeaders: Node keeps only the first Authorization line, and a duplicate must be refused.
+    const tokenHeader = context.tokenHeader === undefined ? undefined : rawHeaderValues(request.raw, context.tokenHeader);
+    const inert = !pathMatches(path, context.variants.base.path) && transportOf(context.engine.options, { tokenHeader }) === 'cookie';
+    const info = requestInfo(context, request, path, inert, tokenHeader);
     let loaded: RequestSession | undefined;
     if (!inert && context.engine.hasCredential(info)) {
       try {

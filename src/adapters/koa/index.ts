@@ -30,7 +30,7 @@ import { RequestBinding } from '../web/binding.js';
 import { CsrfGuard, type CsrfOptions } from '../web/csrf.js';
 import { guardRawResponse } from '../web/raw-response.js';
 import { createKoaSession, type KoaSessionHost, type KoaSessionMethods, type KoaSessionObject } from './session-object.js';
-import { transportOf, type RequestTransport } from '../../core/transport.js';
+import { tokenHeaderToRead, transportOf, type RequestTransport } from '../../core/transport.js';
 import { rawHeaderValues } from '../node-headers.js';
 
 export type { CsrfOptions, KoaSessionMethods, KoaSessionObject };
@@ -212,8 +212,7 @@ export function koaSessions(options: KoaSessionOptions): KoaSessions {
     throw new TesseraError('INVALID_OPTION', 'storeErrorStatus must be an HTTP error status (400-599)');
   }
   const engine = createSessions(core);
-  // Under the cookie transport (the default) the token header is never read.
-  const tokenHeader = engine.options.transport === 'cookie' ? undefined : engine.options.tokenHeader;
+  const tokenHeader = tokenHeaderToRead(engine.options);
   const settings = { rolling: engine.options.rolling };
   const middleware: Middleware = async function tesseraSession(ctx, next) {
     const info = requestInfoOf(ctx, tokenHeader);

@@ -19,7 +19,7 @@ import type { RequestSession } from '../../core/request-session.js';
 import { RequestBinding } from './binding.js';
 import { CsrfGuard, type CsrfFacts, type CsrfOptions } from './csrf.js';
 import { requestInfoOf, withHeaders, type RequestContext, type WebRequestOptions } from './headers.js';
-import { transportOf, type RequestTransport } from '../../core/transport.js';
+import { tokenHeaderToRead, transportOf, type RequestTransport } from '../../core/transport.js';
 
 export type { CsrfOptions, RequestContext, WebRequestOptions };
 export { applyHeaders, withHeaders } from './headers.js';
@@ -124,8 +124,7 @@ export function webSessionsOf(engine: Engine, reading: WebRequestOptions = {}): 
     if (guard === undefined) guards.set(cacheKey, (guard = new CsrfGuard(() => internals(engine).keyRing.referenceKey, options)));
     return guard;
   };
-  // Under the cookie transport (the default) the token header is never read.
-  const tokenHeader = engine.options.transport === 'cookie' ? undefined : engine.options.tokenHeader;
+  const tokenHeader = tokenHeaderToRead(engine.options);
   const load = async (request: Request, context?: RequestContext): Promise<WebSession> => {
     const info = requestInfoOf(request, reading, context, tokenHeader);
     const binding = new RequestBinding(engine, info, settings, engine.hasCredential(info) ? await engine.load(info) : undefined);
