@@ -114,21 +114,25 @@ function versionOf(entry: Entry): number {
   return Number(entry.slice(start, entry.indexOf(',', start)));
 }
 
-/** The text of an entry with new `expiresAt`, `version` and `lastSeenAt`, all else as it was. */
-function withTimes(entry: Entry, expiresAt: number, version: number, lastSeenAt: number): Entry {
-  // `[expiresAt,version,agent,createdAt,authenticatedAt,lastSeenAt,...`: the commas after the
-  // 2nd, 5th and 6th field bound what is kept.
-  const second = entry.indexOf(',', entry.indexOf(',') + 1);
-  const fifth = entry.indexOf(',', entry.indexOf(',', entry.indexOf(',', second + 1) + 1) + 1);
-  const sixth = entry.indexOf(',', fifth + 1);
-  return `[${JSON.stringify(expiresAt)},${JSON.stringify(version)}${entry.slice(second, fifth + 1)}${JSON.stringify(lastSeenAt)}${entry.slice(sixth)}`;
+/** Where the first `count` commas of an entry are (its leading fields have none of their own). */
+function commasOf(entry: Entry, count: number): number[] {
+  const commas: number[] = [];
+  for (let at = -1; commas.length < count; ) commas.push((at = entry.indexOf(',', at + 1)));
+  return commas;
 }
 
 /** `lastSeenAt` of an entry: its sixth field. */
 function lastSeenAtOf(entry: Entry): number {
-  let comma = -1;
-  for (let n = 0; n < 5; n++) comma = entry.indexOf(',', comma + 1);
-  return Number(entry.slice(comma + 1, entry.indexOf(',', comma + 1)));
+  const [, , , , fifth, sixth] = commasOf(entry, 6);
+  return Number(entry.slice(fifth! + 1, sixth));
+}
+
+/** The text of an entry with new `expiresAt`, `version` and `lastSeenAt`, all else as it was. */
+function withTimes(entry: Entry, expiresAt: number, version: number, lastSeenAt: number): Entry {
+  // `[expiresAt,version,agent,createdAt,authenticatedAt,lastSeenAt,...`: keep what lies between
+  // the 2nd and the 5th comma, and from the 6th on.
+  const [, second, , , fifth, sixth] = commasOf(entry, 6);
+  return `[${JSON.stringify(expiresAt)},${JSON.stringify(version)}${entry.slice(second, fifth! + 1)}${JSON.stringify(lastSeenAt)}${entry.slice(sixth)}`;
 }
 
 /**
