@@ -1,6 +1,7 @@
 /**
  * The next turn of the event loop, for stores that answer without I/O of their own (the
- * MemoryStore, and SQLite through a synchronous driver). Such a store answers after the I/O
+ * MemoryStore, and SQLite through a synchronous driver), and for the PostgreSQL store's
+ * batches (`./turn-batch.js`). Such a store answers after the I/O
  * that is ready, as a store across a network does: under load the event loop then takes in
  * every ready request before the answers (and the responses) go out, instead of sending each
  * response before the next request is read, which measured over loopback about 9 µs more
@@ -20,4 +21,9 @@ export function nextTurn(): Promise<void> {
   return new Promise((resolve) => {
     realSetImmediate(resolve);
   });
+}
+
+/** Run `callback` on the next turn of the event loop, after the I/O that is ready. */
+export function onNextTurn(callback: () => void): void {
+  realSetImmediate(callback);
 }

@@ -61,7 +61,8 @@ type PgModule = { Pool: new (config: Record<string, unknown>) => OwnedPool };
 /**
  * A {@link Store} on PostgreSQL 9.5 or later. The table and its indexes (on `user_id` and
  * `expires_at`) are created on first use unless `createTable: false`; `docs/sql-migration.md`
- * gives the statements for a migration.
+ * gives the statements for a migration. The reads and the data deltas made in one turn of the
+ * event loop are sent as one statement each (see `SqlStore`).
  * @example
  * const store = new PostgresStore({ connectionString: process.env.DATABASE_URL! });
  * @example

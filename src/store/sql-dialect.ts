@@ -216,6 +216,42 @@ export function buildDeltaStatement(dialectName: SqlDialect, tableName: string, 
   return d.numbered ? renumber(sql) : sql;
 }
 
+/** PostgreSQL's statements for many keys at once (the batches of `SqlStore`, see `./turn-batch.js`). */
+export interface PostgresBatchStatements {
+  /** (keys `text[]`, now) → the live rows among `keys`. */
+  readonly getMany: string;
+  /**
+   * (keys `text[]`, removals `jsonb[]` of arrays, sets `jsonb[]` of objects, lastSeenAts
+   * `bigint[]`, expiresAts `bigint[]`, steps `bigint[]`, now) → `(key, version)` of each live
+   * row changed. The delta of `applyDelta` on every row, the version moved by that row's steps.
+   * The rows are locked in key order first, so that two batches sharing rows (from two
+   * processes) wait for each other instead of deadlocking.
+   */
+  readonly deltaMany: string;
+}
+
+/** The statements of {@link PostgresBatchStatements} for a table (validated by the caller). */
+export function buildPostgresBatchStatements(tableName: string): PostgresBatchStatements {
+  const q = doubleQuote;
+  const [t, key, version, expiresAt, lastSeenAt, record] = [tableName, 'key', 'version', 'expires_at', 'last_seen_at', 'record'].map(q) as [
+    string, string, string, string, string, string,
+  ];
+  const doc = `s.${record}::jsonb`;
+  const merged =
+    `jsonb_set(${doc}, '{data}', (coalesce(${doc} -> 'data', '{}'::jsonb) - ` +
+    `ARRAY(SELECT jsonb_array_elements_text(b.remove))) || b.set)::text`;
+  return {
+    getMany: `SELECT ${key}, ${version}, ${expiresAt}, ${lastSeenAt}, ${record} FROM ${t} WHERE ${key} = ANY($1::text[]) AND ${expiresAt} > $2`,
+    deltaMany:
+      `WITH b AS (SELECT * FROM unnest($1::text[], $2::jsonb[], $3::jsonb[], $4::bigint[], $5::bigint[], $6::bigint[]) ` +
+      `AS b(key, remove, set, last_seen_at, expires_at, steps)), ` +
+      `locked AS (SELECT ${key} FROM ${t} WHERE ${key} = ANY($1::text[]) AND ${expiresAt} > $7 ORDER BY ${key} FOR UPDATE) ` +
+      `UPDATE ${t} AS s SET ${record} = ${merged}, ${version} = s.${version} + b.steps, ` +
+      `${lastSeenAt} = GREATEST(s.${lastSeenAt}, b.last_seen_at), ${expiresAt} = GREATEST(s.${expiresAt}, b.expires_at) ` +
+      `FROM b JOIN locked ON locked.${key} = b.key WHERE s.${key} = b.key AND s.${expiresAt} > $7 RETURNING s.${key}, s.${version}`,
+  };
+}
+
 /**
  * Whether a data key can go into a JSON path of SQLite's and MySQL's JSON functions as
  * `$.data."<key>"`: neither of them escapes a quote or a backslash inside the quoted label

@@ -5,10 +5,22 @@
  *
  * Every operation is one statement, or (create-if-absent) two statements whose interleaving with
  * other writers is harmless, so the body needs no transactions and works on a connection pool.
+ * On PostgreSQL, the reads and the data deltas of one turn of the event loop go out together,
+ * as one statement each (`./turn-batch.js`): a busy server pays one round trip and one commit
+ * for many requests.
  * @module
  */
 import { TesseraError, storeUnavailable } from '../core/errors.js';
-import { buildDeltaStatement, buildStatements, isPathSafeKey, type SqlDialect, type SqlStatements } from './sql-dialect.js';
+import {
+  buildDeltaStatement,
+  buildPostgresBatchStatements,
+  buildStatements,
+  isPathSafeKey,
+  type PostgresBatchStatements,
+  type SqlDialect,
+  type SqlStatements,
+} from './sql-dialect.js';
+import { mergeDeltas, TurnBatch } from './turn-batch.js';
 import type {
   DataDelta,
   DeleteByUserOptions,
@@ -21,8 +33,8 @@ import { decodeRecord, encodeRecord, isSessionRecord, undecodableRecord } from '
 
 export type { SqlDialect } from './sql-dialect.js';
 
-/** A value bound to a statement parameter. */
-export type SqlValue = string | number | null;
+/** A value bound to a statement parameter; arrays only in PostgreSQL's batch statements. */
+export type SqlValue = string | number | null | readonly string[] | readonly number[];
 
 /** A result row keyed by column name. Integer columns may come back as numbers, strings or bigints. */
 export type SqlRow = Readonly<Record<string, unknown>>;
@@ -103,6 +115,11 @@ export class SqlStore implements Store {
   readonly #tableName: string;
   /** Delta statements by shape (`removeCount:setCount`). */
   readonly #deltaStatements = new Map<string, string>();
+  /** PostgreSQL only: the statements and the batches of one turn (see `./turn-batch.js`). */
+  readonly #batchSql: PostgresBatchStatements | undefined;
+  readonly #batches:
+    | { readonly gets: TurnBatch<string, SessionRecord | null>; readonly deltas: TurnBatch<KeyedDelta, number | null | 'unsupported'> }
+    | undefined;
   #ready: Promise<void> | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #purging: Promise<unknown> | undefined;
@@ -129,6 +146,13 @@ export class SqlStore implements Store {
     this.#now = now;
     this.#batchSize = purgeBatchSize;
     this.#tableName = tableName;
+    if (driver.dialect === 'postgres') {
+      this.#batchSql = buildPostgresBatchStatements(tableName);
+      this.#batches = {
+        gets: new TurnBatch((keys) => this.#getMany(keys)),
+        deltas: new TurnBatch((items) => this.#applyDeltaMany(items)),
+      };
+    }
     if (!createTable) this.#ready = Promise.resolve();
     if (purgeIntervalMs > 0) {
       this.#timer = setInterval(() => this.#purgeInBackground(), purgeIntervalMs);
@@ -137,6 +161,7 @@ export class SqlStore implements Store {
   }
 
   async get(key: string): Promise<SessionRecord | null> {
+    if (this.#batches !== undefined) return this.#batches.gets.add(key);
     const rows = await this.#query(this.#sql.get, [key, this.#now()]);
     return rows[0] ? rowToRecord(rows[0]) : null;
   }
@@ -171,6 +196,13 @@ export class SqlStore implements Store {
    * cannot hold what the record holds (a `\u0000` in a string): the engine then compare-and-sets.
    */
   async applyDelta(key: string, delta: DataDelta): Promise<number | null | 'unsupported'> {
+    if (this.#batches === undefined) return this.#applyDeltaAlone(key, delta);
+    if (JSON.stringify(delta.set).includes('\\u0000')) return 'unsupported';
+    return this.#batches.deltas.add({ key, delta });
+  }
+
+  /** {@link applyDelta} in a statement of its own. */
+  async #applyDeltaAlone(key: string, delta: DataDelta): Promise<number | null | 'unsupported'> {
     const dialect = this.#driver.dialect;
     const sets = Object.entries(delta.set);
     const times = [delta.lastSeenAt, delta.expiresAt, key, this.#now()];
@@ -195,13 +227,87 @@ export class SqlStore implements Store {
       rows = await this.#query(sql, params);
     } catch (err) {
       // PostgreSQL refuses to read the stored JSON as jsonb (class 22: a \u0000, a lone surrogate).
-      if (dialect === 'postgres' && /^22/.test(String((err as { cause?: { code?: unknown } }).cause?.code ?? ''))) return 'unsupported';
+      if (dialect === 'postgres' && sqlStateClass(err) === '22') return 'unsupported';
       throw err;
     }
     const row = rows[0];
     if (row === undefined) return null;
     if (dialect === 'mysql') return Number(row['affectedRows']) > 0 ? Number(row['insertId']) : null;
     return Number(row['version']);
+  }
+
+  /** PostgreSQL: the {@link get} calls of one turn of the event loop, in one `SELECT`. */
+  async #getMany(keys: readonly string[]): Promise<Array<SessionRecord | null>> {
+    if (keys.length === 1) {
+      const rows = await this.#query(this.#sql.get, [keys[0]!, this.#now()]);
+      return [rows[0] ? rowToRecord(rows[0]) : null];
+    }
+    const rows = await this.#query(this.#batchSql!.getMany, [[...new Set(keys)], this.#now()]);
+    const byKey = new Map(rows.map((row) => [String(row['key']), row]));
+    // Decoded once per caller: callers never share a mutable record.
+    return keys.map((key) => {
+      const row = byKey.get(key);
+      return row ? rowToRecord(row) : null;
+    });
+  }
+
+  /**
+   * PostgreSQL: the {@link applyDelta} calls of one turn of the event loop, in one `UPDATE`
+   * (one commit). Deltas of one key are merged in their order and the version moves by their
+   * number, each caller answered the version it would have had alone (the first the lowest).
+   */
+  async #applyDeltaMany(items: readonly KeyedDelta[]): Promise<Array<number | null | 'unsupported'>> {
+    if (items.length === 1) return [await this.#applyDeltaAlone(items[0]!.key, items[0]!.delta)];
+    const byKey = new Map<string, number[]>();
+    items.forEach(({ key }, index) => {
+      const indexes = byKey.get(key);
+      if (indexes === undefined) byKey.set(key, [index]);
+      else indexes.push(index);
+    });
+    const keys = [...byKey.keys()];
+    const merged = keys.map((key) => mergeDeltas(byKey.get(key)!.map((index) => items[index]!.delta)));
+    const params: SqlValue[] = [
+      keys,
+      merged.map((delta) => JSON.stringify(delta.remove)),
+      merged.map((delta) => JSON.stringify(delta.set)),
+      merged.map((delta) => delta.lastSeenAt),
+      merged.map((delta) => delta.expiresAt),
+      merged.map((delta) => delta.steps),
+      this.#now(),
+    ];
+    let rows: readonly SqlRow[];
+    try {
+      rows = await this.#query(this.#batchSql!.deltaMany, params);
+    } catch (err) {
+      // One row PostgreSQL cannot read as jsonb (class 22), or a deadlock or serialisation
+      // failure (class 40; the rows are locked in key order, so only a lock order of other
+      // code can cause one): each delta alone, so that only the row at fault takes the
+      // compare-and-set path. A failure of the server or the connection fails the whole batch.
+      const sqlClass = sqlStateClass(err);
+      if (sqlClass !== '22' && sqlClass !== '40') throw err;
+      return this.#applyEachAlone(items);
+    }
+    const versions = new Map(rows.map((row) => [String(row['key']), Number(row['version'])]));
+    const results = new Array<number | null>(items.length);
+    keys.forEach((key, k) => {
+      const version = versions.get(key);
+      const indexes = byKey.get(key)!;
+      const first = version === undefined ? 0 : version - merged[k]!.steps + 1;
+      indexes.forEach((index, j) => (results[index] = version === undefined ? null : first + j));
+    });
+    return results;
+  }
+
+  /** The deltas in statements of their own: one key's in order, different keys' at once. */
+  async #applyEachAlone(items: readonly KeyedDelta[]): Promise<Array<number | null | 'unsupported'>> {
+    const results = new Array<number | null | 'unsupported'>(items.length);
+    const chains = new Map<string, Promise<void>>();
+    items.forEach(({ key, delta }, index) => {
+      const previous = chains.get(key) ?? Promise.resolve();
+      chains.set(key, previous.then(async () => void (results[index] = await this.#applyDeltaAlone(key, delta))));
+    });
+    await Promise.all(chains.values());
+    return results;
   }
 
   async delete(key: string): Promise<void> {
@@ -336,4 +442,15 @@ function rowToRecord(row: SqlRow): SessionRecord {
     return undecodableRecord();
   }
   return { ...record, version, expiresAt, lastSeenAt };
+}
+
+/** One call of {@link SqlStore.applyDelta}, waiting for its batch. */
+interface KeyedDelta {
+  readonly key: string;
+  readonly delta: DataDelta;
+}
+
+/** The class (first two characters of the SQLSTATE) of a driver error wrapped by the store. */
+function sqlStateClass(err: unknown): string {
+  return String((err as { cause?: { code?: unknown } }).cause?.code ?? '').slice(0, 2);
 }
