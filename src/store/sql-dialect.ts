@@ -216,32 +216,42 @@ export function buildDeltaStatement(dialectName: SqlDialect, tableName: string, 
   return d.numbered ? renumber(sql) : sql;
 }
 
-/** PostgreSQL's statements for many keys at once (the batches of `SqlStore`, see `./turn-batch.js`). */
-export interface PostgresBatchStatements {
-  /** (keys `text[]`, now) → the live rows among `keys`. */
+/**
+ * Statements for many keys at once, for the batches of `SqlStore` (see `./turn-batch.js`):
+ * PostgreSQL and MySQL, whose stores talk to a server (a SQLite call costs no round trip).
+ */
+export interface BatchStatements {
+  /**
+   * (keys, now) → the live rows among `keys`. PostgreSQL binds the keys as one `text[]`; MySQL
+   * as one array, which `mysql2` expands into the `IN (...)` list.
+   */
   readonly getMany: string;
   /**
+   * PostgreSQL only (MySQL's `UPDATE` cannot tell the new version of each row):
    * (keys `text[]`, removals `jsonb[]` of arrays, sets `jsonb[]` of objects, lastSeenAts
    * `bigint[]`, expiresAts `bigint[]`, steps `bigint[]`, now) → `(key, version)` of each live
    * row changed. The delta of `applyDelta` on every row, the version moved by that row's steps.
    * The rows are locked in key order first, so that two batches sharing rows (from two
    * processes) wait for each other instead of deadlocking.
    */
-  readonly deltaMany: string;
+  readonly deltaMany?: string;
 }
 
-/** The statements of {@link PostgresBatchStatements} for a table (validated by the caller). */
-export function buildPostgresBatchStatements(tableName: string): PostgresBatchStatements {
-  const q = doubleQuote;
+/** The {@link BatchStatements} of a dialect for a table (validated by the caller); none for SQLite. */
+export function buildBatchStatements(dialectName: SqlDialect, tableName: string): BatchStatements | undefined {
+  if (dialectName === 'sqlite') return undefined;
+  const q = DIALECTS[dialectName].quote;
   const [t, key, version, expiresAt, lastSeenAt, record] = [tableName, 'key', 'version', 'expires_at', 'last_seen_at', 'record'].map(q) as [
     string, string, string, string, string, string,
   ];
+  const select = `SELECT ${key}, ${version}, ${expiresAt}, ${lastSeenAt}, ${record} FROM ${t}`;
+  if (dialectName === 'mysql') return { getMany: `${select} WHERE ${key} IN (?) AND ${expiresAt} > ?` };
   const doc = `s.${record}::jsonb`;
   const merged =
     `jsonb_set(${doc}, '{data}', (coalesce(${doc} -> 'data', '{}'::jsonb) - ` +
     `ARRAY(SELECT jsonb_array_elements_text(b.remove))) || b.set)::text`;
   return {
-    getMany: `SELECT ${key}, ${version}, ${expiresAt}, ${lastSeenAt}, ${record} FROM ${t} WHERE ${key} = ANY($1::text[]) AND ${expiresAt} > $2`,
+    getMany: `${select} WHERE ${key} = ANY($1::text[]) AND ${expiresAt} > $2`,
     deltaMany:
       `WITH b AS (SELECT * FROM unnest($1::text[], $2::jsonb[], $3::jsonb[], $4::bigint[], $5::bigint[], $6::bigint[]) ` +
       `AS b(key, remove, set, last_seen_at, expires_at, steps)), ` +

@@ -5,18 +5,18 @@
  *
  * Every operation is one statement, or (create-if-absent) two statements whose interleaving with
  * other writers is harmless, so the body needs no transactions and works on a connection pool.
- * On PostgreSQL, the reads and the data deltas of one turn of the event loop go out together,
- * as one statement each (`./turn-batch.js`): a busy server pays one round trip and one commit
- * for many requests.
+ * On PostgreSQL and MySQL the reads of one turn of the event loop go out together, as one
+ * statement, and on PostgreSQL the data deltas too (`./turn-batch.js`): a busy server pays one
+ * round trip (one commit) for many requests.
  * @module
  */
 import { TesseraError, storeUnavailable } from '../core/errors.js';
 import {
   buildDeltaStatement,
-  buildPostgresBatchStatements,
+  buildBatchStatements,
   buildStatements,
   isPathSafeKey,
-  type PostgresBatchStatements,
+  type BatchStatements,
   type SqlDialect,
   type SqlStatements,
 } from './sql-dialect.js';
@@ -33,7 +33,10 @@ import { decodeRecord, encodeRecord, isSessionRecord, undecodableRecord } from '
 
 export type { SqlDialect } from './sql-dialect.js';
 
-/** A value bound to a statement parameter; arrays only in PostgreSQL's batch statements. */
+/**
+ * A value bound to a statement parameter. Arrays only in the batch statements: PostgreSQL
+ * binds one as an array, `mysql2` expands one into the list of an `IN (?)`.
+ */
 export type SqlValue = string | number | null | readonly string[] | readonly number[];
 
 /** A result row keyed by column name. Integer columns may come back as numbers, strings or bigints. */
@@ -115,11 +118,12 @@ export class SqlStore implements Store {
   readonly #tableName: string;
   /** Delta statements by shape (`removeCount:setCount`). */
   readonly #deltaStatements = new Map<string, string>();
-  /** PostgreSQL only: the statements and the batches of one turn (see `./turn-batch.js`). */
-  readonly #batchSql: PostgresBatchStatements | undefined;
-  readonly #batches:
-    | { readonly gets: TurnBatch<string, SessionRecord | null>; readonly deltas: TurnBatch<KeyedDelta, number | null | 'unsupported'> }
-    | undefined;
+  /** PostgreSQL and MySQL: the statements for many keys (see `./turn-batch.js`). */
+  readonly #batchSql: BatchStatements | undefined;
+  /** The reads of one turn; undefined on SQLite. */
+  readonly #gets: TurnBatch<string, SessionRecord | null> | undefined;
+  /** The deltas of one turn; PostgreSQL only. */
+  readonly #deltas: TurnBatch<KeyedDelta, number | null | 'unsupported'> | undefined;
   #ready: Promise<void> | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #purging: Promise<unknown> | undefined;
@@ -146,13 +150,9 @@ export class SqlStore implements Store {
     this.#now = now;
     this.#batchSize = purgeBatchSize;
     this.#tableName = tableName;
-    if (driver.dialect === 'postgres') {
-      this.#batchSql = buildPostgresBatchStatements(tableName);
-      this.#batches = {
-        gets: new TurnBatch((keys) => this.#getMany(keys)),
-        deltas: new TurnBatch((items) => this.#applyDeltaMany(items)),
-      };
-    }
+    this.#batchSql = buildBatchStatements(driver.dialect, tableName);
+    if (this.#batchSql !== undefined) this.#gets = new TurnBatch((keys) => this.#getMany(keys));
+    if (this.#batchSql?.deltaMany !== undefined) this.#deltas = new TurnBatch((items) => this.#applyDeltaMany(items));
     if (!createTable) this.#ready = Promise.resolve();
     if (purgeIntervalMs > 0) {
       this.#timer = setInterval(() => this.#purgeInBackground(), purgeIntervalMs);
@@ -161,7 +161,7 @@ export class SqlStore implements Store {
   }
 
   async get(key: string): Promise<SessionRecord | null> {
-    if (this.#batches !== undefined) return this.#batches.gets.add(key);
+    if (this.#gets !== undefined) return this.#gets.add(key);
     const rows = await this.#query(this.#sql.get, [key, this.#now()]);
     return rows[0] ? rowToRecord(rows[0]) : null;
   }
@@ -196,9 +196,9 @@ export class SqlStore implements Store {
    * cannot hold what the record holds (a `\u0000` in a string): the engine then compare-and-sets.
    */
   async applyDelta(key: string, delta: DataDelta): Promise<number | null | 'unsupported'> {
-    if (this.#batches === undefined) return this.#applyDeltaAlone(key, delta);
+    if (this.#deltas === undefined) return this.#applyDeltaAlone(key, delta);
     if (JSON.stringify(delta.set).includes('\\u0000')) return 'unsupported';
-    return this.#batches.deltas.add({ key, delta });
+    return this.#deltas.add({ key, delta });
   }
 
   /** {@link applyDelta} in a statement of its own. */
@@ -236,7 +236,7 @@ export class SqlStore implements Store {
     return Number(row['version']);
   }
 
-  /** PostgreSQL: the {@link get} calls of one turn of the event loop, in one `SELECT`. */
+  /** PostgreSQL and MySQL: the {@link get} calls of one turn of the event loop, in one `SELECT`. */
   async #getMany(keys: readonly string[]): Promise<Array<SessionRecord | null>> {
     if (keys.length === 1) {
       const rows = await this.#query(this.#sql.get, [keys[0]!, this.#now()]);
@@ -277,7 +277,7 @@ export class SqlStore implements Store {
     ];
     let rows: readonly SqlRow[];
     try {
-      rows = await this.#query(this.#batchSql!.deltaMany, params);
+      rows = await this.#query(this.#batchSql!.deltaMany!, params);
     } catch (err) {
       // One row PostgreSQL cannot read as jsonb (class 22), or a deadlock or serialisation
       // failure (class 40; the rows are locked in key order, so only a lock order of other

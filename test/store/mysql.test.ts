@@ -224,6 +224,31 @@ if (server.skip !== undefined) {
       expect((error as Error).message).not.toContain('s3cret');
     });
 
+    it('answers the reads of one turn of the event loop with one SELECT, each caller its own copy', async () => {
+      const sent: string[] = [];
+      // The real pool, with every statement's text recorded on the way.
+      const counting = new Proxy(pool, {
+        get(target, property, receiver) {
+          if (property !== 'query') return Reflect.get(target, property, receiver) as unknown;
+          return (sql: string, values: unknown[]) => {
+            sent.push(sql);
+            return target.query(sql, values);
+          };
+        },
+      });
+      const store = open({ pool: counting });
+      await store.set('a', record({ data: { n: 'a' } }));
+      await store.set('b', record({ data: { n: 'b' } }));
+      await store.set('old', record({ expiresAt: T0 - 1 }));
+      sent.length = 0;
+      const [a1, b, a2, missing, old] = await Promise.all(['a', 'b', 'a', 'none', 'old'].map((key) => store.get(key)));
+      expect(sent).toHaveLength(1);
+      expect(sent[0]).toContain(' IN (');
+      expect([a1?.data, b?.data, a2?.data, missing, old]).toEqual([{ n: 'a' }, { n: 'b' }, { n: 'a' }, null, null]);
+      a1!.data['n'] = 'changed by one caller';
+      expect(a2?.data).toEqual({ n: 'a' });
+    });
+
     it('keeps every key when 20 parallel requests of one session each set a different key', async () => {
       const store = new MysqlStore({ pool, tableName: newTable(), purgeIntervalMs: 0 });
       stores.push(store);
