@@ -120,6 +120,8 @@ export async function openStore(config: ServerConfig): Promise<OpenedStore> {
       const pool = mysql.createPool({ uri, connectionLimit: 10 });
       const MySQLStore = (await import('express-mysql-session')).default(expressSession);
       const store = new MySQLStore({ clearExpired: false, createDatabaseTable: true, schema: { tableName } }, pool);
+      // It creates its table in the background: the first requests must not come before it.
+      await (store as unknown as { onReady(): Promise<void> }).onReady();
       return onLegacy(store, async () => void (await pool.end()));
     }
   }
