@@ -20,7 +20,7 @@ import {
   type SqlDialect,
   type SqlStatements,
 } from './sql-dialect.js';
-import { mergeDeltas, TurnBatch } from './turn-batch.js';
+import { mergeDeltas, positionsByKey, spreadResult, TurnBatch, type KeyedDelta } from './turn-batch.js';
 import type {
   DataDelta,
   DeleteByUserOptions,
@@ -258,14 +258,9 @@ export class SqlStore implements Store {
    */
   async #applyDeltaMany(items: readonly KeyedDelta[]): Promise<Array<number | null | 'unsupported'>> {
     if (items.length === 1) return [await this.#applyDeltaAlone(items[0]!.key, items[0]!.delta)];
-    const byKey = new Map<string, number[]>();
-    items.forEach(({ key }, index) => {
-      const indexes = byKey.get(key);
-      if (indexes === undefined) byKey.set(key, [index]);
-      else indexes.push(index);
-    });
+    const byKey = positionsByKey(items);
     const keys = [...byKey.keys()];
-    const merged = keys.map((key) => mergeDeltas(byKey.get(key)!.map((index) => items[index]!.delta)));
+    const merged = keys.map((key) => mergeDeltas(byKey.get(key)!.map((position) => items[position]!.delta)));
     const params: SqlValue[] = [
       keys,
       merged.map((delta) => JSON.stringify(delta.remove)),
@@ -289,11 +284,10 @@ export class SqlStore implements Store {
     }
     const versions = new Map(rows.map((row) => [String(row['key']), Number(row['version'])]));
     const results = new Array<number | null>(items.length);
-    keys.forEach((key, k) => {
-      const version = versions.get(key);
-      const indexes = byKey.get(key)!;
-      const first = version === undefined ? 0 : version - merged[k]!.steps + 1;
-      indexes.forEach((index, j) => (results[index] = version === undefined ? null : first + j));
+    keys.forEach((key) => {
+      const positions = byKey.get(key)!;
+      const answers = spreadResult(versions.get(key) ?? null, positions.length);
+      positions.forEach((position, j) => (results[position] = answers[j]!));
     });
     return results;
   }
@@ -442,12 +436,6 @@ function rowToRecord(row: SqlRow): SessionRecord {
     return undecodableRecord();
   }
   return { ...record, version, expiresAt, lastSeenAt };
-}
-
-/** One call of {@link SqlStore.applyDelta}, waiting for its batch. */
-interface KeyedDelta {
-  readonly key: string;
-  readonly delta: DataDelta;
 }
 
 /** The class (first two characters of the SQLSTATE) of a driver error wrapped by the store. */

@@ -1,10 +1,10 @@
 /**
- * Calls made during one turn of the event loop, sent to a database as one statement at the end
+ * Calls made during one turn of the event loop, sent to the store's server together at the end
  * of the turn. A statement's cost in the app process (a round trip through the driver: write,
  * wake-up, read, parse) barely depends on how many rows it touches, and on a busy server the
- * requests that one turn takes in make their store calls together: one `SELECT ... = ANY(...)`
- * instead of one per request, and one `UPDATE` (one commit) for the data changes of many.
- * Under light load a batch holds one call, which runs the ordinary one-row statement.
+ * requests that one turn takes in make their store calls together. PostgreSQL: one
+ * `SELECT ... = ANY(...)` instead of one per request, and one `UPDATE` (one commit) for the
+ * data changes of many; MySQL: one `SELECT ... IN (...)`. Under light load a batch holds one call, which runs as it would alone.
  * @module
  */
 import { onNextTurn } from './next-turn.js';
@@ -85,4 +85,30 @@ export function mergeDeltas(deltas: readonly DataDelta[]): MergedDelta {
     expiresAt = Math.max(expiresAt, delta.expiresAt);
   }
   return { set, remove: [...remove], lastSeenAt, expiresAt, steps: deltas.length };
+}
+
+/** One call of a store's `applyDelta`, waiting for its batch. */
+export interface KeyedDelta {
+  readonly key: string;
+  readonly delta: DataDelta;
+}
+
+/** The positions of a batch's items by key, keys in the order they first came. */
+export function positionsByKey(items: readonly { readonly key: string }[]): Map<string, number[]> {
+  const byKey = new Map<string, number[]>();
+  items.forEach(({ key }, position) => {
+    const positions = byKey.get(key);
+    if (positions === undefined) byKey.set(key, [position]);
+    else positions.push(position);
+  });
+  return byKey;
+}
+
+/**
+ * What each of `count` merged deltas answers, given what the merged one answered: the version
+ * each would have had applied alone in its order (the last gets `result`), or `result` itself
+ * when it is no version (`null`: the session is gone; `'unsupported'`).
+ */
+export function spreadResult<R extends number | null | 'unsupported'>(result: R, count: number): Array<R | number> {
+  return Array.from({ length: count }, (_, j) => (typeof result === 'number' ? result - count + 1 + j : result));
 }

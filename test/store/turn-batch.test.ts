@@ -4,7 +4,7 @@
  * PostgreSQL in postgres.test.ts.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { MAX_BATCH, mergeDeltas, TurnBatch } from '../../src/store/turn-batch.js';
+import { MAX_BATCH, mergeDeltas, positionsByKey, spreadResult, TurnBatch } from '../../src/store/turn-batch.js';
 import type { DataDelta } from '../../src/store/types.js';
 
 const delta = (set: Record<string, unknown>, remove: string[] = [], lastSeenAt = 1, expiresAt = 2): DataDelta => ({ set, remove, lastSeenAt, expiresAt });
@@ -103,5 +103,14 @@ describe('mergeDeltas', () => {
     const removed = mergeDeltas([delta(own), delta({}, ['__proto__'])]);
     expect(JSON.stringify(removed.set)).toBe('{}');
     expect(removed.remove).toEqual(['__proto__']);
+  });
+});
+
+describe('positionsByKey and spreadResult', () => {
+  it('groups positions by key in first-seen order, and gives each merged delta its own version', () => {
+    expect([...positionsByKey([{ key: 'b' }, { key: 'a' }, { key: 'b' }])]).toEqual([['b', [0, 2]], ['a', [1]]]);
+    expect(spreadResult(7, 3)).toEqual([5, 6, 7]);
+    expect(spreadResult(null, 2)).toEqual([null, null]);
+    expect(spreadResult('unsupported' as const, 2)).toEqual(['unsupported', 'unsupported']);
   });
 });
