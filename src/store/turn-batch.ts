@@ -4,7 +4,8 @@
  * wake-up, read, parse) barely depends on how many rows it touches, and on a busy server the
  * requests that one turn takes in make their store calls together. PostgreSQL: one
  * `SELECT ... = ANY(...)` instead of one per request, and one `UPDATE` (one commit) for the
- * data changes of many; MySQL: one `SELECT ... IN (...)`. Under light load a batch holds one call, which runs as it would alone.
+ * data changes of many; MySQL: one `SELECT ... IN (...)`. Under light load a batch holds one
+ * call, which runs as it would alone.
  * @module
  */
 import { onNextTurn } from './next-turn.js';
