@@ -189,11 +189,7 @@ export function buildDeltaStatement(dialectName: SqlDialect, tableName: string, 
   let newVersion = `${version} + 1`;
   let tail = '';
   if (dialectName === 'postgres') {
-    // `||` of two jsonb objects is a shallow merge: a set replaces the key's value whole.
-    const doc = `${record}::jsonb`;
-    merged =
-      `jsonb_set(${doc}, '{data}', (coalesce(${doc} -> 'data', '{}'::jsonb) - ` +
-      `ARRAY(SELECT jsonb_array_elements_text(?::jsonb))) || ?::jsonb)::text`;
+    merged = postgresMerge(record, '?::jsonb', '?::jsonb');
     tail = ` RETURNING ${version}`;
   } else {
     const json = dialectName === 'sqlite' ? 'json(?)' : "JSON_EXTRACT(?, '$')";
@@ -214,6 +210,19 @@ export function buildDeltaStatement(dialectName: SqlDialect, tableName: string, 
     `${lastSeenAt} = ${greatest}(${lastSeenAt}, ?), ${expiresAt} = ${greatest}(${expiresAt}, ?) ` +
     `WHERE ${key} = ? AND ${expiresAt} > ?${valid}${tail}`;
   return d.numbered ? renumber(sql) : sql;
+}
+
+/**
+ * PostgreSQL: the record text `record` with the keys of the jsonb array `remove` taken out of
+ * its `data` and the jsonb object `set` merged in, as text. `||` of two jsonb objects is a
+ * shallow merge: a set replaces the key's value whole.
+ */
+function postgresMerge(record: string, remove: string, set: string): string {
+  const doc = `${record}::jsonb`;
+  return (
+    `jsonb_set(${doc}, '{data}', (coalesce(${doc} -> 'data', '{}'::jsonb) - ` +
+    `ARRAY(SELECT jsonb_array_elements_text(${remove}))) || ${set})::text`
+  );
 }
 
 /**
@@ -246,10 +255,7 @@ export function buildBatchStatements(dialectName: SqlDialect, tableName: string)
   ];
   const select = `SELECT ${key}, ${version}, ${expiresAt}, ${lastSeenAt}, ${record} FROM ${t}`;
   if (dialectName === 'mysql') return { getMany: `${select} WHERE ${key} IN (?) AND ${expiresAt} > ?` };
-  const doc = `s.${record}::jsonb`;
-  const merged =
-    `jsonb_set(${doc}, '{data}', (coalesce(${doc} -> 'data', '{}'::jsonb) - ` +
-    `ARRAY(SELECT jsonb_array_elements_text(b.remove))) || b.set)::text`;
+  const merged = postgresMerge(`s.${record}`, 'b.remove', 'b.set');
   return {
     getMany: `${select} WHERE ${key} = ANY($1::text[]) AND ${expiresAt} > $2`,
     deltaMany:

@@ -22,7 +22,8 @@ import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { describeError, redactUrl } from './servers.js';
 import request from 'supertest';
-import type { Store } from '../../src/store/types.js';
+import { expect } from 'vitest';
+import type { SessionRecord, Store } from '../../src/store/types.js';
 import { cookieHeader, theSetCookie } from './cookies.js';
 import { DEFAULT_NAME, barrier, buildApp, listen, type WhoAmI } from './express-app.js';
 
@@ -294,4 +295,29 @@ async function freePort(): Promise<number> {
   const { port } = probe.address() as AddressInfo;
   await new Promise<void>((resolve) => probe.close(() => resolve()));
   return port;
+}
+
+/**
+ * The reads of one turn of the event loop on a batching SQL store: five reads (one key twice,
+ * one missing, one expired) must go out as ONE statement, and each caller must get its own copy
+ * of the record. `sent` is the text of every statement the store sent, `marker` what the batch
+ * statement contains; `record(overrides)` makes a record live at the store's clock.
+ */
+export async function readsOfOneTurn(
+  store: Store,
+  sent: string[],
+  marker: string,
+  record: (overrides: Partial<SessionRecord>) => SessionRecord,
+  expiredAt: number,
+): Promise<void> {
+  await store.set('a', record({ data: { n: 'a' } }));
+  await store.set('b', record({ data: { n: 'b' } }));
+  await store.set('old', record({ expiresAt: expiredAt }));
+  sent.length = 0;
+  const [a1, b, a2, missing, old] = await Promise.all(['a', 'b', 'a', 'none', 'old'].map((key) => store.get(key)));
+  expect(sent).toHaveLength(1);
+  expect(sent[0]).toContain(marker);
+  expect([a1?.data, b?.data, a2?.data, missing, old]).toEqual([{ n: 'a' }, { n: 'b' }, { n: 'a' }, null, null]);
+  a1!.data['n'] = 'changed by one caller';
+  expect(a2?.data).toEqual({ n: 'a' });
 }

@@ -11,7 +11,7 @@ import { PostgresStore, type PostgresStoreOptions } from '../../src/store/postgr
 import { buildStatements } from '../../src/store/sql-dialect.js';
 import type { SessionRecord } from '../../src/store/types.js';
 import { runStoreConformance } from '../../src/testing/index.js';
-import { migrationStatements, everyWritersKey, parallelWriters, probePostgres, uniqueTableName } from '../helpers/sql-servers.js';
+import { migrationStatements, everyWritersKey, parallelWriters, probePostgres, readsOfOneTurn, uniqueTableName } from '../helpers/sql-servers.js';
 import { sampleRecord } from '../helpers/records.js';
 import { catchError } from '../helpers/errors.js';
 import { unavailable } from '../helpers/unavailable.js';
@@ -227,16 +227,7 @@ if (server.skip !== undefined) {
 
       it('answers the reads of one turn with one SELECT, each caller its own copy', async () => {
         const { store, sent } = counted();
-        await store.set('a', record({ data: { n: 'a' } }));
-        await store.set('b', record({ data: { n: 'b' } }));
-        await store.set('old', record({ expiresAt: T0 - 1 }));
-        sent.length = 0;
-        const [a1, b, a2, missing, old] = await Promise.all(['a', 'b', 'a', 'none', 'old'].map((key) => store.get(key)));
-        expect(sent).toHaveLength(1);
-        expect(sent[0]).toContain('= ANY(');
-        expect([a1?.data, b?.data, a2?.data, missing, old]).toEqual([{ n: 'a' }, { n: 'b' }, { n: 'a' }, null, null]);
-        a1!.data['n'] = 'changed by one caller';
-        expect(a2?.data).toEqual({ n: 'a' });
+        await readsOfOneTurn(store, sent, '= ANY(', record, T0 - 1);
       });
 
       it('applies the deltas of one turn in one UPDATE, each as if applied alone in its order', async () => {
