@@ -1,10 +1,10 @@
 /**
  * The next turn of the event loop, for stores that answer without I/O of their own (the
- * MemoryStore, and SQLite through a synchronous driver), and for the PostgreSQL store's
- * batches (`./turn-batch.js`). Such a store answers after the I/O
- * that is ready, as a store across a network does: under load the event loop then takes in
- * every ready request before the answers (and the responses) go out, instead of sending each
- * response before the next request is read, which measured over loopback about 9 µs more
+ * MemoryStore, and SQLite through a synchronous driver), and for the batches of the PostgreSQL
+ * and MySQL stores (`./turn-batch.js`). Such a store answers after the I/O that is ready, as a
+ * store across a network does: under load the event loop then takes in every ready request
+ * before the answers (and the responses) go out, instead of sending each response before the
+ * next request is read, which measured over loopback about 9 µs more
  * kernel time per request (bench/NOTES.md). Code tested on such a store also sees requests
  * interleave at store calls, as they will in production.
  * @module

@@ -196,9 +196,7 @@ export class SqlStore implements Store {
    * cannot hold what the record holds (a `\u0000` in a string): the engine then compare-and-sets.
    */
   async applyDelta(key: string, delta: DataDelta): Promise<number | null | 'unsupported'> {
-    if (this.#deltas === undefined) return this.#applyDeltaAlone(key, delta);
-    if (JSON.stringify(delta.set).includes('\\u0000')) return 'unsupported';
-    return this.#deltas.add({ key, delta });
+    return this.#deltas === undefined ? this.#applyDeltaAlone(key, delta) : this.#deltas.add({ key, delta });
   }
 
   /** {@link applyDelta} in a statement of its own. */
@@ -208,7 +206,7 @@ export class SqlStore implements Store {
     const times = [delta.lastSeenAt, delta.expiresAt, key, this.#now()];
     let params: SqlValue[];
     if (dialect === 'postgres') {
-      const set = JSON.stringify(Object.fromEntries(sets));
+      const set = JSON.stringify(delta.set);
       if (set.includes('\\u0000')) return 'unsupported';
       params = [JSON.stringify(delta.remove), set, ...times];
     } else {
@@ -261,10 +259,13 @@ export class SqlStore implements Store {
     const byKey = positionsByKey(items);
     const keys = [...byKey.keys()];
     const merged = keys.map((key) => mergeDeltas(byKey.get(key)!.map((position) => items[position]!.delta)));
+    const sets = merged.map((delta) => JSON.stringify(delta.set));
+    // A \u0000 that jsonb cannot hold (rare): each delta alone, so that only its own answers 'unsupported'.
+    if (sets.some((set) => set.includes('\\u0000'))) return this.#applyEachAlone(items);
     const params: SqlValue[] = [
       keys,
       merged.map((delta) => JSON.stringify(delta.remove)),
-      merged.map((delta) => JSON.stringify(delta.set)),
+      sets,
       merged.map((delta) => delta.lastSeenAt),
       merged.map((delta) => delta.expiresAt),
       merged.map((delta) => delta.steps),

@@ -267,6 +267,20 @@ if (server.skip !== undefined) {
         expect((await store.get('nul'))?.data).toEqual({ s: 'nul:\u0000' });
       });
 
+      it('answers unsupported for a delta that sets a \\u0000 jsonb cannot hold, and applies the rest of its batch', async () => {
+        const { store } = counted();
+        await store.set('ok', record({ version: 1, data: {} }));
+        await store.set('other', record({ version: 1, data: {} }));
+        const results = await Promise.all([
+          store.applyDelta('ok', dataDelta({ a: 1 })),
+          store.applyDelta('other', dataDelta({ s: 'nul:\u0000' })),
+          store.applyDelta('ok', dataDelta({ b: 1 })),
+        ]);
+        expect(results).toEqual([2, 'unsupported', 3]);
+        expect((await store.get('ok'))?.data).toEqual({ a: 1, b: 1 });
+        expect((await store.get('other'))?.data).toEqual({});
+      });
+
       it('lets batches of two processes that share rows wait for each other, never deadlock', async () => {
         const { store: first, sent: firstSent, tableName } = counted();
         const other = new pg.Pool({ connectionString: server.url, max: 10 });
