@@ -11,14 +11,17 @@
  */
 import { createRequire } from 'node:module';
 import { TesseraError } from '../core/errors.js';
-import { SqlStore, type SqlDriver, type SqlRow, type SqlStoreOptions } from './sql.js';
+import { SqlStore, type SqlDriver, type SqlRow, type SqlStoreOptions, type SqlValue } from './sql.js';
 
 /**
  * The part of a `mysql2/promise` `Pool` or `Connection` the store uses. A callback-style
  * `mysql2` pool (with a `promise()` method) is accepted too.
  */
 export interface MysqlQueryable {
-  /** Run `sql` with `?` placeholders bound to `values`; resolve to `[rows or result, fields]`. */
+  /**
+   * Run `sql`; resolve to `[rows or result, fields]`. The store writes its values into `sql`
+   * itself and passes `values` empty.
+   */
   query(sql: string, values: unknown[]): Promise<[unknown, unknown]>;
 }
 
@@ -150,15 +153,16 @@ function loadMysql2(): Mysql2Promise {
 }
 
 /**
- * The driver shim. Statements go through `query` (the text protocol; `mysql2` escapes the
- * values), which needs no per-connection prepared statement cache and accepts `LIMIT ?`.
- * Keys come back as `Buffer`s (`VARBINARY`) and are decoded as UTF-8.
+ * The driver shim. Statements go through `query` (the text protocol), which needs no
+ * per-connection prepared statement cache and accepts `LIMIT ?`, with the values written into
+ * the SQL by {@link inlineValues}, not escaped by `mysql2`. Keys come back as `Buffer`s
+ * (`VARBINARY`) and are decoded as UTF-8.
  */
 function mysqlDriver(client: MysqlQueryable, owned: OwnedPool | undefined): SqlDriver {
   return {
     dialect: 'mysql',
     query: async (sql, params) => {
-      const [rows] = await client.query(sql, [...params]);
+      const [rows] = await client.query(inlineValues(sql, params), []);
       // An UPDATE answers a result header: its counts are the one row (see SqlDriver.query).
       if (!Array.isArray(rows)) {
         const header = rows as { affectedRows?: unknown; insertId?: unknown };
@@ -168,7 +172,7 @@ function mysqlDriver(client: MysqlQueryable, owned: OwnedPool | undefined): SqlD
     },
     execute: async (sql, params) => {
       try {
-        const [result] = await client.query(sql, [...params]);
+        const [result] = await client.query(inlineValues(sql, params), []);
         return Number((result as { affectedRows?: unknown }).affectedRows ?? 0);
       } catch (err) {
         // The create-if-absent INSERT of the shared body: a live row already holds the key.
@@ -178,6 +182,37 @@ function mysqlDriver(client: MysqlQueryable, owned: OwnedPool | undefined): SqlD
     },
     ...(owned && { close: () => owned.end() }),
   };
+}
+
+/**
+ * `sql` with each `?` replaced by its value as a literal that means the same under every SQL
+ * mode: a string as `_utf8mb4 X'<hex of its UTF-8>'`, a number in decimal, `null` as `NULL`, an
+ * array as a comma-separated list (for `IN (?)`).
+ *
+ * Not `mysql2`'s escaping: it escapes a quote with a backslash whatever the server's SQL mode,
+ * and under `NO_BACKSLASH_ESCAPES` a backslash is an ordinary character, so a value with a quote
+ * ends its string early. Session data then broke every write that held an apostrophe, and a
+ * user id such as `' OR 1=1 -- ` listed or deleted every user's sessions. A hex literal has no
+ * quote or backslash to misread. The statements hold no `?` other than their placeholders.
+ */
+function inlineValues(sql: string, params: readonly SqlValue[]): string {
+  let next = 0;
+  const text = sql.replace(/\?/g, () => {
+    if (next >= params.length) throw new Error('MysqlStore: a statement has more placeholders than values');
+    const value = params[next++]!;
+    return Array.isArray(value) ? value.map(literal).join(', ') : literal(value as string | number | null);
+  });
+  if (next !== params.length) throw new Error('MysqlStore: a statement has fewer placeholders than values');
+  return text;
+}
+
+function literal(value: string | number | null): string {
+  if (value === null) return 'NULL';
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new Error(`MysqlStore: cannot bind the number ${value}`);
+    return String(value);
+  }
+  return `_utf8mb4 X'${Buffer.from(value, 'utf8').toString('hex')}'`;
 }
 
 function decodeBuffers(row: Record<string, unknown>): SqlRow {

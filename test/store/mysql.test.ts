@@ -43,6 +43,21 @@ if (server.skip !== undefined) {
     { framework: { describe, it } },
   );
 
+  // A server or session in NO_BACKSLASH_ESCAPES mode reads a backslash as an ordinary character
+  // (a quote is escaped by doubling it): values escaped the default way then end their string at
+  // the first quote. The whole suite again on connections in that mode.
+  const noBackslashPool = mysql.createPool({ uri: server.url, connectionLimit: 4 });
+  noBackslashPool.pool.on('connection', (connection) => {
+    connection.query("SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')");
+  });
+  afterAll(() => noBackslashPool.end());
+  const noBackslashTable = newTable();
+  runStoreConformance(
+    'MysqlStore (connections in NO_BACKSLASH_ESCAPES mode)',
+    ({ now }) => ({ store: new MysqlStore({ pool: noBackslashPool, tableName: noBackslashTable, now, purgeIntervalMs: 0 }) }),
+    { framework: { describe, it } },
+  );
+
   describe('MysqlStore', () => {
     const T0 = 1_700_000_000_000;
     const record = (overrides: Partial<SessionRecord> = {}): SessionRecord => sampleRecord(overrides, T0);
@@ -153,6 +168,26 @@ if (server.skip !== undefined) {
       const [row] = await rows<{ record: string }>(`SELECT record FROM \`${tableName}\``);
       expect(row?.record).toBe(JSON.stringify(written));
       expect((await store.get('k'))?.data).toEqual(written.data);
+    });
+
+    it.each([
+      ['the default SQL mode', pool],
+      ['NO_BACKSLASH_ESCAPES mode', noBackslashPool],
+    ])('in %s, a user id or value with quotes and backslashes is data, never SQL', async (_mode, modePool) => {
+      const tableName = newTable();
+      const store = open({ pool: modePool, tableName });
+      const sneaky = "' OR 1=1 -- ";
+      const data = { quote: "it's", backslashQuote: "\\'", both: "\\' OR '1'='1", path: 'C:\\temp\\' };
+      await store.set('victim-1', record({ userId: 'victim' }));
+      await store.set('victim-2', record({ userId: 'victim' }));
+      await store.set('sneaky', record({ userId: sneaky, data }));
+      expect((await store.get('sneaky'))?.data).toEqual(data);
+      expect((await store.listByUser(sneaky)).map((e) => e.key)).toEqual(['sneaky']);
+      expect(await store.applyDelta('sneaky', { set: { [`k'ey`]: "v'\\" }, remove: [], lastSeenAt: T0, expiresAt: T0 + 60_000 })).toBe(2);
+      expect((await store.get('sneaky'))?.data).toEqual({ ...data, "k'ey": "v'\\" });
+      expect(await store.deleteByUser(sneaky, { exceptKey: "x' OR 1=1 -- " })).toBe(1);
+      expect((await store.listByUser('victim')).map((e) => e.key).sort()).toEqual(['victim-1', 'victim-2']);
+      expect(await rowCount(tableName)).toBe(2);
     });
 
     it('purges expired rows in batches of purgeBatchSize and keeps live rows', async () => {
