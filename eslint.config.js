@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'demo/public/', 'bench/.build/', 'bench/.profiles/', 'test/types/consumer/', 'test-results/'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'bench/.build/', 'bench/.profiles/', 'test/types/consumer/', 'test-results/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -27,5 +27,13 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
     // Keep disableTypeChecked's parser settings (no type information for plain JavaScript).
     languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, globals: { process: 'readonly', console: 'readonly', URL: 'readonly', Request: 'readonly', Response: 'readonly', fetch: 'readonly' } },
+  },
+  {
+    // The demo's browser scripts: plain ES modules served as they are.
+    files: ['demo/public/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: { window: 'readonly', document: 'readonly', location: 'readonly', fetch: 'readonly', FormData: 'readonly' },
+    },
   },
 );
