@@ -45,15 +45,16 @@ if (server.skip !== undefined) {
 
   // A server or session in NO_BACKSLASH_ESCAPES mode reads a backslash as an ordinary character
   // (a quote is escaped by doubling it): values escaped the default way then end their string at
-  // the first quote. The whole suite again on connections in that mode.
+  // the first quote. The whole suite again on connections in that mode, with ANSI too (double
+  // quotes delimit identifiers, || concatenates).
   const noBackslashPool = mysql.createPool({ uri: server.url, connectionLimit: 4 });
   noBackslashPool.pool.on('connection', (connection) => {
-    connection.query("SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')");
+    connection.query("SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES,ANSI')");
   });
   afterAll(() => noBackslashPool.end());
   const noBackslashTable = newTable();
   runStoreConformance(
-    'MysqlStore (connections in NO_BACKSLASH_ESCAPES mode)',
+    'MysqlStore (connections in ANSI and NO_BACKSLASH_ESCAPES mode)',
     ({ now }) => ({ store: new MysqlStore({ pool: noBackslashPool, tableName: noBackslashTable, now, purgeIntervalMs: 0 }) }),
     { framework: { describe, it } },
   );
@@ -172,7 +173,7 @@ if (server.skip !== undefined) {
 
     it.each([
       ['the default SQL mode', pool],
-      ['NO_BACKSLASH_ESCAPES mode', noBackslashPool],
+      ['ANSI and NO_BACKSLASH_ESCAPES mode', noBackslashPool],
     ])('in %s, a user id or value with quotes and backslashes is data, never SQL', async (_mode, modePool) => {
       const tableName = newTable();
       const store = open({ pool: modePool, tableName });
