@@ -116,7 +116,7 @@ export class SqlStore implements Store {
   readonly #now: () => number;
   readonly #batchSize: number;
   readonly #tableName: string;
-  /** Delta statements by shape (`removeCount:setCount`). */
+  /** Delta statements by shape (`removeCount:setCount`; PostgreSQL has one, whatever the counts). */
   readonly #deltaStatements = new Map<string, string>();
   /** PostgreSQL and MySQL: the statements for many keys (see `./turn-batch.js`). */
   readonly #batchSql: BatchStatements | undefined;
@@ -214,7 +214,8 @@ export class SqlStore implements Store {
       const path = (name: string): string => `$.data."${name}"`;
       params = [...delta.remove.map(path), ...sets.flatMap(([name, value]) => [path(name), JSON.stringify(value)]), ...times];
     }
-    const shape = `${delta.remove.length}:${sets.length}`;
+    // PostgreSQL binds the removals and sets as two jsonb values: its statement has one shape.
+    const shape = dialect === 'postgres' ? '' : `${delta.remove.length}:${sets.length}`;
     let sql = this.#deltaStatements.get(shape);
     if (sql === undefined) {
       sql = buildDeltaStatement(dialect, this.#tableName, delta.remove.length, sets.length);
